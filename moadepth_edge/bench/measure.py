@@ -1,0 +1,94 @@
+"""Latency measurement: warm-up, then a fixed number of iterations or a time budget.
+
+Every timed call is kept (not only the mean), so percentiles and plots come from the same raw
+samples. Clock: `time.perf_counter_ns`, monotonic and sub-microsecond on Linux.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import UserError
+
+# rounding applied once, here, so the JSON and every table print the very same numbers
+MS_DECIMALS = 4
+RATE_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Summary of one configuration's timed calls, in milliseconds per call."""
+
+    n: int
+    mean: float
+    std: float
+    p50: float
+    p90: float
+    p99: float
+    min: float
+    max: float
+    samples_ms: list[float]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure: `warmup` untimed calls, then `iters` calls or `seconds` of calls.
+
+    With `seconds`, at least `min_iters` calls are timed even when one call is slower than the
+    budget, so a percentile never rests on a single sample.
+    """
+
+    warmup: int = 10
+    iters: int | None = 100
+    seconds: float | None = None
+    min_iters: int = 10
+
+    def __post_init__(self) -> None:
+        if (self.iters is None) == (self.seconds is None):
+            raise UserError("give either a number of iterations or a time budget in seconds, not both")
+        if self.warmup < 0 or (self.iters is not None and self.iters < 1):
+            raise UserError("--warmup must be >= 0 and --iters >= 1")
+        if self.seconds is not None and self.seconds <= 0:
+            raise UserError("--seconds must be > 0")
+
+
+def time_calls(fn: Callable[[], object], budget: Budget,
+               on_step: Callable[[], None] | None = None) -> list[float]:
+    """Call `fn` `budget.warmup` times untimed, then time each further call; returns ms per call."""
+    for _ in range(budget.warmup):
+        fn()
+    samples: list[float] = []
+    deadline = None if budget.seconds is None else time.perf_counter() + budget.seconds
+    while True:
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        if on_step is not None:
+            on_step()
+        if deadline is None:
+            if len(samples) >= budget.iters:  # type: ignore[operator]
+                return samples
+        elif time.perf_counter() >= deadline and len(samples) >= budget.min_iters:
+            return samples
+
+
+def summarize(samples_ms: list[float]) -> LatencyStats:
+    """Mean, std, percentiles (linear interpolation), min, max of per-call times in ms."""
+    if not samples_ms:
+        raise ValueError("no samples to summarize")
+    a = np.asarray(samples_ms, dtype=np.float64)
+    p50, p90, p99 = np.percentile(a, [50, 90, 99])
+    r = lambda x: round(float(x), MS_DECIMALS)  # noqa: E731
+    return LatencyStats(
+        n=int(a.size), mean=r(a.mean()), std=r(a.std(ddof=1) if a.size > 1 else 0.0),
+        p50=r(p50), p90=r(p90), p99=r(p99), min=r(a.min()), max=r(a.max()),
+        samples_ms=[r(x) for x in a],
+    )
+
+
+def throughput(batch: int, mean_ms: float) -> float:
+    """Images per second at `batch` images per call of `mean_ms`."""
+    return round(batch * 1000.0 / mean_ms, RATE_DECIMALS) if mean_ms > 0 else 0.0

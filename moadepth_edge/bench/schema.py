@@ -1,0 +1,209 @@
+"""The benchmark report: a versioned JSON schema, written and read back with validation.
+
+The dataclasses below are the schema. `load_report` checks a JSON document against them
+(field names, types, required fields, schema_version) and against what the numbers mean
+(p50 <= p90 <= p99, a failed configuration carries its error) before anything reads it.
+Bump SCHEMA_VERSION on any change a reader of an older report would misread.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import UserError
+from .measure import LatencyStats
+
+SCHEMA_VERSION = 1
+
+
+class ReportError(UserError):
+    """A report file that is not a valid benchmark report of this schema version."""
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """Peak memory while loading, warming up and timing one configuration (MiB)."""
+
+    host_rss_before_mb: float
+    host_rss_peak_mb: float
+    model_size_mb: float
+    gpu_mem_before_mb: float | None = None
+    gpu_mem_peak_mb: float | None = None
+    gpu_mem_source: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """End to end on a video source, one frame at a time: mean ms per frame of each stage."""
+
+    source: str
+    frames: int
+    fps: float
+    stage_ms: dict[str, float]  # capture, pre, infer, post, total
+    frame_p50_ms: float
+    frame_p99_ms: float
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """Standard depth metrics against ground truth, averaged per image."""
+
+    dataset: str
+    images: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """Agreement with an FP32 reference model on the same inputs (depth in metres)."""
+
+    reference: str
+    images: int
+    delta1_agreement: float  # fraction of pixels with max(a/b, b/a) < 1.25
+    max_abs_err_m: float
+    mean_abs_err_m: float
+
+
+@dataclass(frozen=True)
+class ConfigResult:
+    """One model x backend x precision x batch x resolution, measured or failed."""
+
+    id: str
+    model: str
+    role: Literal["toolkit", "baseline"]
+    backend: str
+    precision: str
+    batch: int
+    resolution: list[int]  # [height, width] of the input fed to the timed call
+    status: Literal["ok", "error"]
+    error: str | None = None
+    latency: LatencyStats | None = None
+    throughput_ips: float | None = None  # images per second at this batch size
+    memory: MemoryResult | None = None
+    pipeline: PipelineResult | None = None
+    accuracy: AccuracyResult | None = None
+    agreement: AgreementResult | None = None
+    speedup_model: float | None = None  # baseline mean latency / this mean latency
+    speedup_pipeline: float | None = None  # this pipeline FPS / baseline pipeline FPS
+
+
+@dataclass(frozen=True)
+class Report:
+    created_utc: str
+    command: str
+    budget: dict[str, Any]
+    system: dict[str, Any]
+    configs: list[ConfigResult]
+    schema_version: int = SCHEMA_VERSION
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def ok(self) -> list[ConfigResult]:
+        return [c for c in self.configs if c.status == "ok"]
+
+
+def save_report(report: Report, path: str | Path) -> Path:
+    """Validate and write `report` as indented JSON."""
+    data = report.to_dict()
+    parse_report(data)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path
+
+
+def load_report(path: str | Path) -> Report:
+    """Read and validate a report JSON file; raises ReportError with the offending field."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReportError(f"report not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path} is not JSON: {exc}") from None
+    try:
+        return parse_report(data)
+    except ReportError as exc:
+        raise ReportError(f"{path}: {exc}") from None
+
+
+def parse_report(data: Any) -> Report:
+    """Build a Report from plain JSON data, checking every field against the schema."""
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ReportError("not a benchmark report (no schema_version)")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise ReportError(f"report schema_version {data['schema_version']!r}; this version reads "
+                          f"{SCHEMA_VERSION} (re-run the benchmark)")
+    report = _build(Report, data, "report")
+    for c in report.configs:
+        _check_config(c)
+    return report
+
+
+def _check_config(c: ConfigResult) -> None:
+    where = f"config {c.id!r}"
+    if c.status == "error" and not c.error:
+        raise ReportError(f"{where} failed but records no error")
+    if c.status == "ok" and c.latency is None and c.pipeline is None:
+        raise ReportError(f"{where} is ok but has neither latency nor pipeline numbers")
+    lat = c.latency
+    if lat is not None and not (lat.min <= lat.p50 <= lat.p90 <= lat.p99 <= lat.max):
+        raise ReportError(f"{where}: latency percentiles out of order "
+                          f"(min {lat.min}, p50 {lat.p50}, p90 {lat.p90}, p99 {lat.p99}, max {lat.max})")
+    if lat is not None and lat.n != len(lat.samples_ms):
+        raise ReportError(f"{where}: latency.n is {lat.n} but {len(lat.samples_ms)} samples are stored")
+
+
+def _build(tp: Any, value: Any, path: str) -> Any:
+    """Check `value` against type `tp` and return it converted (dataclasses rebuilt)."""
+    if tp is Any:
+        return value
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _build(inner[0] if len(inner) == 1 else Any, value, path)
+    if origin is Literal:
+        if value not in args:
+            raise ReportError(f"{path} is {value!r}; expected one of {list(args)}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ReportError(f"{path} must be an object")
+        hints = typing.get_type_hints(tp)
+        known = {f.name: f for f in dataclasses.fields(tp)}
+        unknown = set(value) - set(known)
+        if unknown:
+            raise ReportError(f"{path} has unknown fields {sorted(unknown)}")
+        kwargs = {}
+        for name, f in known.items():
+            if name in value:
+                kwargs[name] = _build(hints[name], value[name], f"{path}.{name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ReportError(f"{path}.{name} is missing")
+        return tp(**kwargs)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ReportError(f"{path} must be a list")
+        return [_build(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ReportError(f"{path} must be an object")
+        return {k: _build(args[1], v, f"{path}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ReportError(f"{path} must be a number, got {value!r}")
+        return float(value)
+    if tp in (int, str, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ReportError(f"{path} must be {tp.__name__}, got {value!r}")
+        return value
+    raise TypeError(f"schema type {tp!r} at {path} is not supported")  # a bug here, not user input

@@ -1,0 +1,1 @@
+"""The `moadepth-edge` command line: one file per verb, each with `register(app)`."""

@@ -1,0 +1,112 @@
+"""Checkpoint folders: `model.safetensors` + `config.json`; the model is rebuilt from them alone."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .. import __version__
+from .._lazy import lazy_import
+from ..config import ModelCfg, from_dict, to_dict
+from ..errors import CheckpointError
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def _atomic_replace_dir(tmp: Path, folder: Path) -> None:
+    """Move a fully written temp folder into place; the old one goes only after that."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write `model` to `folder` atomically (a crash leaves the previous checkpoint intact)."""
+    safetensors_torch = lazy_import("safetensors.torch")
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    cfg: ModelCfg = model.cfg  # type: ignore[assignment]
+    meta = {
+        "model_cfg": to_dict(cfg),
+        "preprocess": to_dict(cfg.preprocess),
+        "bins": {"centers": model.bin_centers.tolist()} if hasattr(model, "bin_centers") else None,
+        "package_version": __version__,
+        "extra": extra or {},
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        safetensors_torch.save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
+        _atomic_replace_dir(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
+    """The parsed config.json of a checkpoint folder (CheckpointError if missing or garbled)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder not found: {folder}")
+    path = folder / CONFIG
+    if not path.is_file():
+        raise CheckpointError(f"{folder} is not a checkpoint: no {CONFIG}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"corrupt checkpoint config {path}: {exc}") from None
+
+
+def read_checkpoint_config(folder: str | Path) -> ModelCfg:
+    """The ModelCfg saved in a checkpoint folder."""
+    meta = read_checkpoint_meta(folder)
+    try:
+        return from_dict(ModelCfg, meta["model_cfg"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"invalid model config in {Path(folder) / CONFIG}: {exc}") from None
+
+
+def load_checkpoint(folder: str | Path) -> nn.Module:
+    """Rebuild the model from a checkpoint folder alone (no CLIP download), in eval mode."""
+    from .factory import build_model
+
+    folder = Path(folder)
+    cfg = read_checkpoint_config(folder)
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{folder} is not a checkpoint: no {WEIGHTS}")
+    safetensors_torch = lazy_import("safetensors.torch")
+    try:
+        state = safetensors_torch.load_file(str(weights))
+    except Exception as exc:  # SafetensorError, OSError: a garbled or truncated file
+        raise CheckpointError(f"corrupt checkpoint weights {weights}: {exc}") from None
+    model = build_model(cfg, pretrained=False)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"weights in {weights} do not match its config: {first}") from None
+    return model.eval()
+
+
+def checkpoint_sha256(folder: str | Path) -> str:
+    """sha256 over the weights and config files: identifies the source of an export."""
+    h = hashlib.sha256()
+    for name in (WEIGHTS, CONFIG):
+        with open(Path(folder) / name, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()

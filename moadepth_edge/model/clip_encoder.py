@@ -1,0 +1,165 @@
+"""OpenCLIP towers: creation (pretrained tag, local file or random), and dense visual tokens.
+
+`ClipViTEncoder` wraps open_clip's VisionTransformer: in-model CLIP normalisation of a [0, 1]
+image, positional-embedding interpolation for other input sizes, per-block iteration (so the
+MoA can sit between blocks) and timm-style `forward_intermediates`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._lazy import lazy_import
+from ..config import ModelCfg
+from ..errors import CheckpointError
+
+_CONFIG_DIR = Path(__file__).with_name("configs")
+_registered = False
+
+
+def register_test_configs() -> None:
+    """Register the tiny towers shipped in model/configs with open_clip (idempotent)."""
+    global _registered
+    if not _registered:
+        lazy_import("open_clip").add_model_config(_CONFIG_DIR)
+        _registered = True
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def create_clip(cfg: ModelCfg, pretrained: bool) -> tuple[nn.Module, Any]:
+    """(open_clip CLIP model, tokenizer). pretrained=False gives random init (no download)."""
+    open_clip = lazy_import("open_clip")
+    register_test_configs()
+    weights = cfg.clip.pretrained if pretrained else None
+    h, w = cfg.preprocess.size
+    quiet = contextlib.nullcontext() if weights else _quiet_root_logger()
+    try:
+        with quiet:  # open_clip warns "initialized randomly" on purpose-built random towers
+            model = open_clip.create_model(
+            cfg.clip.model_name,
+                pretrained=weights,
+                force_quick_gelu=cfg.clip.quick_gelu,
+                force_image_size=h if h == w else (h, w),  # ResNets take an int
+            )
+    except RuntimeError as exc:  # state-dict mismatch from a local weights file
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(
+            f"CLIP weights {weights!r} do not match {cfg.clip.model_name}: {first}") from None
+    except (FileNotFoundError, OSError) as exc:
+        raise CheckpointError(f"cannot load CLIP weights {weights!r}: {exc}") from None
+    model.eval()
+    return model, open_clip.get_tokenizer(cfg.clip.model_name)
+
+
+@torch.no_grad()
+def encode_prompts(clip: nn.Module, tokenizer: Callable, prompts: list[str]) -> torch.Tensor:
+    """L2-normalised text embeddings [P, C] of the prompts through the frozen text tower."""
+    tokens = tokenizer(prompts)
+    return F.normalize(clip.encode_text(tokens).float(), dim=-1)
+
+
+class ClipViTEncoder(nn.Module):
+    """Dense tokens of an open_clip VisionTransformer for an RGB image in [0, 1]."""
+
+    def __init__(self, visual: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.visual = visual
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.normalize = True  # False once the export folds mean/std into the patch embedding
+        self.patch = visual.conv1.kernel_size[0]
+        self.width = visual.conv1.out_channels
+        self.out_dim = visual.proj.shape[1] if visual.proj is not None else self.width
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.visual.transformer.resblocks
+
+    def grid_size(self, height: int, width: int) -> tuple[int, int]:
+        return height // self.patch, width // self.patch
+
+    def pos_embed(self, grid: tuple[int, int]) -> torch.Tensor:
+        """Positional embedding [1 + h*w, D], bicubically interpolated when the grid differs."""
+        pos = self.visual.positional_embedding
+        native = self.visual.grid_size
+        if tuple(grid) == tuple(native):
+            return pos
+        patch_pos = pos[1:].reshape(1, native[0], native[1], -1).permute(0, 3, 1, 2)
+        patch_pos = F.interpolate(patch_pos, size=grid, mode="bicubic", align_corners=False)
+        return torch.cat([pos[:1], patch_pos.flatten(2).transpose(1, 2)[0]], dim=0)
+
+    def embed(self, image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Tokens [B, 1 + h*w, D] before the first block, and the token grid (h, w)."""
+        x = (image - self.mean) / self.std if self.normalize else image
+        x = self.visual.conv1(x)
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)
+        cls = self.visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed(grid).to(x.dtype)
+        return self.visual.ln_pre(x), grid
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch tokens (class token dropped) through ln_post and the CLIP projection: [B, h*w, C]."""
+        x = self.visual.ln_post(x[:, 1:])
+        return x @ self.visual.proj if self.visual.proj is not None else x
+
+    def forward_intermediates(
+        self, image: torch.Tensor, indices: list[int] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(projected patch tokens, residual-stream tokens after each block in `indices`)."""
+        x, _ = self.embed(image)
+        keep = set(range(len(self.blocks)) if indices is None else indices)
+        inter = []
+        for i, blk in enumerate(self.blocks):
+            x = blk(x)
+            if i in keep:
+                inter.append(x)
+        return self.project(x), inter
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.forward_intermediates(image, indices=[])[0]
+
+
+class ClipResNetEncoder(nn.Module):
+    """Dense features of an open_clip ModifiedResNet (value path of the attention pool,
+    as DepthCLIP / MaskCLIP do) for an RGB image in [0, 1]: [B, h*w, C]."""
+
+    def __init__(self, visual: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.visual = visual
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.out_dim = visual.attnpool.c_proj.out_features
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        v = self.visual
+        x = v.stem((image - self.mean) / self.std)
+        x = v.layer4(v.layer3(v.layer2(v.layer1(x))))
+        h, w = x.shape[-2:]
+        pos = v.attnpool.positional_embedding[1:]
+        n = int(round(pos.shape[0] ** 0.5))
+        if (h, w) != (n, n):
+            pos = pos.reshape(1, n, n, -1).permute(0, 3, 1, 2)
+            pos = F.interpolate(pos, size=(h, w), mode="bicubic", align_corners=False)
+            pos = pos.flatten(2).transpose(1, 2)[0]
+        x = x.flatten(2).transpose(1, 2) + pos.to(x.dtype)
+        return v.attnpool.c_proj(v.attnpool.v_proj(x))
+
+    def grid_size(self, height: int, width: int) -> tuple[int, int]:
+        return height // 32, width // 32

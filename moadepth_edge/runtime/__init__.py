@@ -1,0 +1,1 @@
+"""Frames to depth on a device: backends, sources, pipeline, sinks. Imports no torch."""
