@@ -1,0 +1,114 @@
+"""MoA-DepthCLIP on the tiny preset: shapes, freezing, routing, context, encoder fidelity."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from moadepth_edge.config import get_preset, replace, HeadCfg
+from moadepth_edge.model import build_model
+from moadepth_edge.model.clip_encoder import create_clip
+
+
+@pytest.mark.parametrize("size", [(64, 64), (224, 224), (96, 160)])
+def test_forward_shape_and_range(tiny, size):
+    image = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        depth = tiny(image)
+    assert depth.shape == (2, 1, *size)
+    assert torch.isfinite(depth).all()
+    bins = tiny.cfg.bins
+    assert depth.min() >= bins.min_depth - 1e-4 and depth.max() <= bins.max_depth + 1e-4
+
+
+def test_forward_train_aux_outputs(tiny):
+    out = tiny.forward_train(torch.rand(2, 3, 64, 64))
+    cfg = tiny.cfg
+    h = w = 64 // 32
+    assert out.depth.shape == (2, 1, 64, 64)
+    assert out.bin_logits.shape == (2, cfg.bins.n_bins, h, w)
+    for t in (out.grid_depth, out.bin_depth, out.reg_depth, out.gate):
+        assert t.shape == (2, 1, h, w)
+    assert len(out.router_weights) == len(cfg.moa.layers)
+    # forward() is forward_train().depth, without the extras
+    with torch.no_grad():
+        torch.testing.assert_close(tiny(torch.ones(1, 3, 64, 64)),
+                                   tiny.forward_train(torch.ones(1, 3, 64, 64)).depth)
+
+
+def test_router_weights_sum_to_one_per_token(tiny):
+    out = tiny.forward_train(torch.rand(3, 3, 64, 64))
+    for g in out.router_weights:
+        assert g.shape == (3, 1 + 4, tiny.cfg.moa.num_experts)  # class token + 2x2 patches
+        torch.testing.assert_close(g.sum(-1), torch.ones(g.shape[:-1]))
+        assert (g > 0).all()  # soft routing: every expert contributes
+
+
+def test_gradients_reach_trainable_and_only_trainable(tiny):
+    model = tiny.train()
+    model.zero_grad(set_to_none=True)
+    out = model.forward_train(torch.rand(2, 3, 64, 64))
+    loss = out.depth.mean() + out.bin_logits.square().mean()
+    loss.backward()
+    n_blocks = len(model.encoder.blocks)
+    trainable_blocks = {f"encoder.visual.transformer.resblocks.{i}."
+                        for i in range(n_blocks - model.cfg.trainable_blocks, n_blocks)}
+    for name, p in model.named_parameters():
+        should_train = name.startswith(("moa.", "head.")) or name.startswith(tuple(trainable_blocks))
+        assert p.requires_grad == should_train, name
+        if should_train:
+            assert p.grad is not None and p.grad.abs().sum() > 0, f"no gradient reaches {name}"
+        else:
+            assert p.grad is None, f"frozen {name} got a gradient"
+    model.eval()
+
+
+def test_mean_fusion_averages_bin_and_regression(tiny):
+    torch.manual_seed(1)
+    cfg = replace(get_preset("moadepth-tiny"), head=HeadCfg(hidden=32, fusion="mean"))
+    model = build_model(cfg)
+    out = model.forward_train(torch.rand(1, 3, 64, 64))
+    assert out.gate is None
+    torch.testing.assert_close(out.grid_depth, 0.5 * (out.bin_depth + out.reg_depth))
+
+
+def test_context_vector_is_the_mean_of_normalised_prompt_embeddings():
+    cfg = get_preset("moadepth-tiny")
+    torch.manual_seed(123)
+    model = build_model(cfg)
+    torch.manual_seed(123)  # the same random text tower again
+    clip, tokenizer = create_clip(cfg, pretrained=False)
+    prompts = [f"a photo of a {s}" for s in cfg.context.scenes]
+    with torch.no_grad():
+        emb = clip.encode_text(tokenizer(prompts))
+    expected = (emb / emb.norm(dim=-1, keepdim=True)).mean(0)
+    assert model.context.shape == (clip.text_projection.shape[1],)
+    torch.testing.assert_close(model.context, expected)
+
+
+def test_encoder_reproduces_open_clip_tokens_at_native_size(tiny):
+    """Our per-block iteration is open_clip's own visual forward (tokens after ln_post)."""
+    visual = tiny.encoder.visual
+    image = torch.rand(2, 3, 64, 64)
+    norm = (image - tiny.encoder.mean) / tiny.encoder.std
+    visual.output_tokens = True
+    try:
+        with torch.no_grad():
+            _, tokens = visual(norm)
+            ours = tiny.encoder(image)
+    finally:
+        visual.output_tokens = False
+    torch.testing.assert_close(ours, tokens @ visual.proj)
+
+
+def test_positional_embedding_interpolates_for_other_sizes(tiny):
+    pos = tiny.encoder.pos_embed((3, 5))
+    assert pos.shape == (1 + 15, tiny.encoder.width)
+    assert tiny.encoder.pos_embed((2, 2)) is tiny.encoder.visual.positional_embedding
+
+
+def test_moa_layers_out_of_range_rejected():
+    from moadepth_edge.config import MoACfg
+    cfg = replace(get_preset("moadepth-tiny"), moa=MoACfg(layers=(1, 7)))
+    with pytest.raises(ValueError, match="out of range"):
+        build_model(cfg)
