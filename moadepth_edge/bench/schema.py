@@ -44,7 +44,7 @@ class PipelineResult:
     source: str
     frames: int
     fps: float
-    stage_ms: dict[str, float]  # capture, pre, infer, post, total
+    stage_ms: dict[str, float]
     frame_p50_ms: float
     frame_p99_ms: float
 

@@ -13,20 +13,22 @@ import numpy as np
 
 from .._lazy import lazy_import
 from ..errors import UserError
-from .files import read_depth, read_list_file, read_rgb, resolve
+from .files import read_list_file, resolve
 from .matv5 import read_mat_arrays
+from .pairs import Pair, PairReader
 from .sample import DepthReader, Sample, make_sample, nyu_intrinsics
 
 NYU_MAX_DEPTH = 10.0
 
 
-class NYUSyncReader(DepthReader):
+class NYUSyncReader(PairReader):
     """NYU "sync" pairs from a BTS list file.
 
     list_file: `rgb depth focal` per line (e.g. BTS's nyudepthv2_test_files_with_gt.txt).
     root: folder the listed paths are relative to (default: the list file's folder).
     Lines whose depth is `None` (no ground truth) are skipped; every other listed file must
-    exist, checked up front so a long run does not fail hours in.
+    exist, checked up front so a long run does not fail hours in. Intrinsics are NYU's
+    calibration with fx from the list's focal column.
     """
 
     kind = "nyu-sync"
@@ -40,36 +42,22 @@ class NYUSyncReader(DepthReader):
         max_depth: float = NYU_MAX_DEPTH,
         depth_scale: float = 1000.0,
     ) -> None:
-        self.list_file = Path(list_file)
-        self.root = Path(root) if root is not None else self.list_file.parent
-        if not self.root.is_dir():
-            raise UserError(f"NYU data root is not a folder: {self.root}")
-        self.min_depth, self.max_depth, self.depth_scale = min_depth, max_depth, depth_scale
-        self.items: list[tuple[Path, Path, float | None]] = []
-        for lineno, fields in enumerate(read_list_file(self.list_file), 1):
+        list_file = Path(list_file)
+        root = Path(root) if root is not None else list_file.parent
+        if not root.is_dir():
+            raise UserError(f"NYU data root is not a folder: {root}")
+        pairs = []
+        for lineno, fields in enumerate(read_list_file(list_file), 1):
             if fields[1] == "None":
                 continue
-            rgb = resolve(self.root, fields[0], self.list_file, lineno)
-            depth = resolve(self.root, fields[1], self.list_file, lineno)
-            focal = _parse_focal(fields, self.list_file, lineno)
-            self.items.append((rgb, depth, focal))
-        if not self.items:
-            raise UserError(f"no samples with depth in {self.list_file}")
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def load(self, index: int) -> Sample:
-        rgb_path, depth_path, focal = self.items[index]
-        rgb = read_rgb(rgb_path)
-        depth = read_depth(depth_path, self.depth_scale)
-        if depth.shape != rgb.shape[:2]:
-            raise UserError(f"depth {depth.shape} and image {rgb.shape[:2]} sizes differ: {depth_path}")
-        h, w = depth.shape
-        return make_sample(
-            rgb, depth, min_depth=self.min_depth, max_depth=self.max_depth,
-            intrinsics=nyu_intrinsics(h, w, focal), name=str(rgb_path.relative_to(self.root)),
-        )
+            pairs.append(Pair(
+                resolve(root, fields[0], list_file, lineno),
+                resolve(root, fields[1], list_file, lineno),
+                nyu_intrinsics(focal=_parse_focal(fields, list_file, lineno)),
+            ))
+        self.list_file = list_file
+        super().__init__(pairs, root, depth_scale=depth_scale, min_depth=min_depth,
+                         max_depth=max_depth, source=str(list_file))
 
 
 def _parse_focal(fields: list[str], list_file: Path, lineno: int) -> float | None:

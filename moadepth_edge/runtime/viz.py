@@ -37,11 +37,15 @@ class DepthColorizer:
             if not (0 <= lo < hi):
                 raise UserError(f"depth range must be MIN:MAX with 0 <= MIN < MAX, got {lo}:{hi}")
         self._auto: tuple[float, float] | None = None
+        self._legend_key: tuple | None = None
+        self._legend: np.ndarray | None = None
 
     def current_range(self, depth: np.ndarray) -> tuple[float, float]:
         if self.depth_range is not None:
             return self.depth_range
-        valid = depth[np.isfinite(depth) & (depth > 0)]
+        step = max(1, int(np.sqrt(depth.size / 20000)))  # ~20k samples are plenty for percentiles
+        sub = depth[::step, ::step]
+        valid = sub[np.isfinite(sub) & (sub > 0)]
         if valid.size == 0:
             return self._auto or (0.0, 1.0)
         lo, hi = (float(v) for v in np.percentile(valid, (2, 98)))
@@ -58,8 +62,11 @@ class DepthColorizer:
         lo, hi = self.current_range(depth)
         image = colorize(depth, lo, hi, self.colormap)
         if self.legend:
-            bar = legend_bar(depth.shape[0], lo, hi, self.colormap)
-            image = np.concatenate([image, bar], axis=1)
+            key = (depth.shape[0], round(lo, 2), round(hi, 2))  # redraw only when labels change
+            if key != self._legend_key:
+                self._legend = legend_bar(depth.shape[0], lo, hi, self.colormap)
+                self._legend_key = key
+            image = np.concatenate([image, self._legend], axis=1)
         return image
 
 
@@ -81,12 +88,13 @@ def legend_bar(height: int, lo: float, hi: float, colormap: str = "turbo") -> np
     panel = np.zeros((height, LEGEND_WIDTH, 3), np.uint8)
     panel[:, 4:20] = bar[:height]
     scale = max(0.3, min(0.45, height / 600))
+    digits = 2 if hi - lo < 2 else 1
     for frac in (0.0, 0.5, 1.0):
         y = int(round(frac * (height - 1)))
         value = lo + frac * (hi - lo)
         ty = min(max(y + 4, 10), height - 3)
         cv2.line(panel, (20, y), (24, y), (255, 255, 255), 1)
-        cv2.putText(panel, f"{value:.1f}m", (25, ty), cv2.FONT_HERSHEY_SIMPLEX, scale,
+        cv2.putText(panel, f"{value:.{digits}f}m", (25, ty), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), 1, cv2.LINE_AA)
     return panel
 

@@ -1,0 +1,94 @@
+"""Accuracy of a backend: standard depth metrics against ground truth, and agreement with an
+FP32 reference model on the same inputs (what an INT8/FP16 build costs in depth).
+
+Datasets: `synthetic:N` (N held-out rendered rooms, exact depth) or `nyu:PATH` (a BTS-style
+NYU folder / list file, or the official labeled .mat). Each image goes through the model's own
+preprocessing (from its artifact) and comes back at the image's size, as in the runtime.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..data.sample import DepthReader, Sample
+from ..errors import UserError
+from ..runtime.backends.base import Backend
+from ..runtime.preprocess import Preprocessor, depth_to_frame
+from ..train.metrics import MetricAverager, Protocol, evaluate_depth
+from .schema import AccuracyResult, AgreementResult
+
+METRIC_DECIMALS = 4
+SYNTHETIC_SIZE = (240, 320)  # (height, width): NYU's aspect ratio, a quarter of its pixels
+
+
+def open_dataset(spec: str) -> DepthReader:
+    """`synthetic:N` or `nyu:PATH` (folder with a test list, list file, or labeled .mat)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "synthetic":
+        from ..data.synthetic import SyntheticReader
+
+        try:
+            n = int(arg)
+        except ValueError:
+            raise UserError(f"--data synthetic:N needs a frame count, got {spec!r}") from None
+        return SyntheticReader(n, size=SYNTHETIC_SIZE, split="heldout")
+    if kind == "nyu" and arg:
+        from ..data.nyu import NYULabeledReader, NYUSyncReader, nyu_list_in
+
+        path = Path(arg).expanduser()
+        if path.suffix == ".mat":
+            return NYULabeledReader(path, split="test")
+        if path.is_dir():
+            return NYUSyncReader(nyu_list_in(path, "test"))
+        if path.is_file():
+            return NYUSyncReader(path)
+        raise UserError(f"NYU data not found: {path}")
+    raise UserError(f"--data must be synthetic:N or nyu:PATH, got {spec!r}")
+
+
+def predict(backend: Backend, pre: Preprocessor, sample: Sample) -> np.ndarray:
+    """Depth (metres) at the sample's size, through the model's own preprocessing."""
+    depth = backend.infer(pre(np.ascontiguousarray(sample.rgb[:, :, ::-1])))
+    return depth_to_frame(depth, sample.rgb.shape[:2])
+
+
+def predict_all(backend: Backend, samples: Sequence[Sample],
+                on_image: Callable[[], None] | None = None) -> list[np.ndarray]:
+    """Depth of every sample; `on_image` is called after each (progress)."""
+    pre = Preprocessor(backend.artifact)
+    out = []
+    for s in samples:
+        out.append(predict(backend, pre, s))
+        if on_image is not None:
+            on_image()
+    return out
+
+
+def score(preds: Sequence[np.ndarray], samples: Sequence[Sample], protocol: Protocol,
+          dataset: str) -> AccuracyResult:
+    """Metrics averaged per image (images without valid ground truth are not counted)."""
+    avg = MetricAverager()
+    for pred, s in zip(preds, samples):
+        avg.update(evaluate_depth(pred, s.depth, protocol, s.valid))
+    metrics = {k: round(v, METRIC_DECIMALS) for k, v in avg.result().items()}
+    return AccuracyResult(dataset=dataset, images=avg.count, metrics=metrics)
+
+
+def agreement(preds: Sequence[np.ndarray], refs: Sequence[np.ndarray], reference: str) -> AgreementResult:
+    """Pixel agreement of `preds` with the reference's predictions of the same images."""
+    if not preds or len(preds) != len(refs):
+        raise UserError("agreement needs the same, non-empty set of images for both models")
+    inside, total, max_err, abs_sum = 0, 0, 0.0, 0.0
+    for p, r in zip(preds, refs):
+        p64 = np.maximum(p.astype(np.float64), 1e-3)
+        r64 = np.maximum(r.astype(np.float64), 1e-3)
+        inside += int(np.count_nonzero(np.maximum(p64 / r64, r64 / p64) < 1.25))
+        err = np.abs(p.astype(np.float64) - r.astype(np.float64))
+        max_err, abs_sum, total = max(max_err, float(err.max())), abs_sum + float(err.sum()), total + err.size
+    return AgreementResult(
+        reference=reference, images=len(preds),
+        delta1_agreement=round(inside / total, METRIC_DECIMALS),
+        max_abs_err_m=round(max_err, METRIC_DECIMALS), mean_abs_err_m=round(abs_sum / total, METRIC_DECIMALS),
+    )

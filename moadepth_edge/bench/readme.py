@@ -1,0 +1,48 @@
+"""Regenerate a README's performance table from a report JSON (never typed by hand).
+
+The table replaces whatever lies between the `<!-- bench:start -->` and `<!-- bench:end -->`
+markers of a Markdown file; everything else in the file is left byte for byte.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+from .markdown import md_table, resolution
+from .schema import Report
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def performance_table(report: Report, source: str) -> str:
+    """A compact table: one row per measured configuration, plus where the numbers came from."""
+    sysinfo = report.system
+    device = (sysinfo.get("gpu") or {}).get("name") or sysinfo.get("cpu")
+    headers = ["model", "backend", "precision", "batch", "input", "p50 ms", "p99 ms", "images/s",
+               "pipeline FPS", "speed-up vs torch-eager (model / pipeline)", "delta1 agreement"]
+    rows = []
+    for c in report.ok():
+        lat = c.latency
+        speed = "/".join("-" if s is None else str(s) for s in (c.speedup_model, c.speedup_pipeline))
+        rows.append([Path(c.model).name, c.backend, c.precision, c.batch, resolution(c),
+                     lat.p50 if lat else None, lat.p99 if lat else None, c.throughput_ips,
+                     c.pipeline.fps if c.pipeline else None,
+                     None if c.role == "baseline" else speed,
+                     c.agreement.delta1_agreement if c.agreement else None])
+    head = (f"Measured on {device} ({sysinfo.get('cpu_cores_logical')} CPU threads) at "
+            f"{report.created_utc} with `{report.command}`; raw numbers: `{source}`.")
+    return f"{head}\n\n{md_table(headers, rows)}"
+
+
+def update_readme(markdown_path: str | Path, table: str) -> Path:
+    """Replace the text between the bench markers of `markdown_path` with `table`."""
+    path = Path(markdown_path)
+    if not path.is_file():
+        raise UserError(f"markdown file not found: {path}")
+    text = path.read_text()
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < 0 or end < start:
+        raise UserError(f"{path} has no '{START}' ... '{END}' markers to put the table between")
+    new = text[: start + len(START)] + "\n" + table + "\n" + text[end:]
+    path.write_text(new)
+    return path

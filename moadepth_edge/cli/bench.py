@@ -1,0 +1,206 @@
+"""`moadepth-edge bench`: on-device benchmark reports (JSON, Markdown, PNG plots), report
+comparisons, and the README performance table. Imports no torch (the baseline does, lazily)."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..bench.schema import Report
+    from ..bench.suite import BenchPlan
+
+HELP = """Benchmark MODEL files over backends x precisions x batch sizes x resolutions.
+
+Per configuration: model-only latency (mean, std, p50/p90/p99, min, max) and throughput,
+host/GPU memory, and - once per model and backend - pipeline FPS on --video, accuracy on
+--data and agreement with --reference. A configuration that cannot run (unknown backend, a
+precision the file lacks, no GPU) is reported with its error; the others still run.
+
+  moadepth-edge bench fp32.onnx int8.onnx --batch 1,4 --video clip.mp4 --data synthetic:16 \\
+      --reference fp32.onnx --baseline torch-eager --checkpoint ckpt/ --out benchmarks/mydevice
+  moadepth-edge bench --compare A/report.json B/report.json
+  moadepth-edge bench --readme-table benchmarks/mydevice/report.json README.md
+"""
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    """"1,4" -> (1, 4); "" -> () (not given)."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UserError(f"{flag} takes comma-separated integers, got {text!r}") from None
+    if text.strip() and (not values or min(values) < 1):
+        raise UserError(f"{flag} takes positive integers, got {text!r}")
+    return tuple(sorted(set(values)))
+
+
+def _resolutions(text: str) -> tuple[tuple[int, int], ...]:
+    """"224x224,480x640" (height x width) -> ((224, 224), (480, 640))."""
+    out = []
+    for item in (v.strip() for v in text.split(",") if v.strip()):
+        h, sep, w = item.lower().partition("x")
+        if not sep or not h.isdigit() or not w.isdigit() or int(h) < 1 or int(w) < 1:
+            raise UserError(f"--resolution takes HEIGHTxWIDTH items (e.g. 224x224), got {item!r}")
+        out.append((int(h), int(w)))
+    return tuple(out)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _profile(name: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], tuple[str, ...]]:
+    """(batch sizes, resolutions, precisions) of an export target profile (export/NAME.toml):
+    TensorRT's batch {min, opt, max}, the [input] size (its opt when a range), the precision."""
+    from ..export.profiles import read_profile
+
+    data = read_profile(name)
+    trt, inp = data.get("tensorrt", {}), data.get("input", {})
+    batch = trt.get("batch", {})
+    batches = tuple(sorted({int(v) for v in batch.values()})) if isinstance(batch, dict) else ()
+    pick = lambda v: v.get("opt") if isinstance(v, dict) else v  # noqa: E731
+    h, w = pick(inp.get("height")), pick(inp.get("width"))
+    resolutions = ((int(h), int(w)),) if h and w else ()
+    precision = trt.get("precision") or data.get("export", {}).get("precision")
+    return batches, resolutions, (str(precision),) if precision else ()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench", help=HELP)
+    def bench(
+        models: Optional[list[Path]] = typer.Argument(None, help="Model files (.onnx, .engine) to measure."),
+        backend: str = typer.Option("auto", help="Comma list: auto (by suffix), onnxruntime, "
+                                    "onnxruntime:cuda, onnxruntime:tensorrt, tensorrt, torch."),
+        precision: str = typer.Option("", help="Comma list of precisions to expect (fp32, fp16, int8); "
+                                      "default: each model's own."),
+        batch: str = typer.Option("", help="Comma list of batch sizes (default 1)."),
+        resolution: str = typer.Option("", help="Comma list of HEIGHTxWIDTH inputs; default: the model's."),
+        profile: Optional[str] = typer.Option(None, help="Take batch sizes / resolution / precision "
+                                              "from an export target profile."),
+        warmup: int = typer.Option(10, help="Untimed calls (and pipeline frames) first."),
+        iters: Optional[int] = typer.Option(None, help="Timed calls per configuration (default 100)."),
+        seconds: Optional[float] = typer.Option(None, help="Time budget per configuration instead of --iters."),
+        video: Optional[Path] = typer.Option(None, help="Video file for end-to-end pipeline FPS."),
+        data: Optional[str] = typer.Option(None, help="Accuracy data: synthetic:N or nyu:PATH."),
+        protocol: str = typer.Option("standard", help="Evaluation protocol: standard or paper."),
+        reference: Optional[Path] = typer.Option(None, help="FP32 model to measure agreement against."),
+        baseline: Optional[str] = typer.Option(None, help="torch-eager: time the PyTorch checkpoint too."),
+        checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint folder for --baseline."),
+        threads: Optional[int] = typer.Option(None, help="CPU threads for ONNX Runtime and torch."),
+        out: Optional[Path] = typer.Option(None, help="Output folder (default benchmarks/<device>)."),
+        compare: Optional[tuple[Path, Path]] = typer.Option(None, help="Print B/A ratios of two reports."),
+        readme_table: Optional[tuple[Path, Path]] = typer.Option(
+            None, help="REPORT MARKDOWN: regenerate the table between the bench markers."),
+    ) -> int:
+        if compare:
+            return _compare(*compare)
+        if readme_table:
+            return _readme(*readme_table)
+        if not models:
+            raise UserError("give one or more model files (or --compare / --readme-table)")
+        from ..bench.measure import Budget
+        from ..bench.suite import BenchPlan
+
+        batches, resolutions, precisions = _ints(batch, "--batch"), _resolutions(resolution), _names(precision)
+        if profile:  # explicit flags win over the profile
+            p_batches, p_res, p_prec = _profile(profile)
+            batches, resolutions, precisions = batches or p_batches, resolutions or p_res, precisions or p_prec
+        for path in [*models, video, reference, checkpoint]:
+            if path is not None and not path.exists():
+                raise UserError(f"not found: {path}")
+        plan = BenchPlan(
+            models=tuple(models), backends=_names(backend) or ("auto",), precisions=precisions,
+            batches=batches or (1,), resolutions=resolutions,
+            budget=Budget(warmup=warmup, iters=100 if iters is None and seconds is None else iters,
+                          seconds=seconds),
+            video=video, data=data, protocol=protocol, reference=reference, baseline=baseline,
+            checkpoint=checkpoint, threads=threads,
+        )
+        return _bench(plan, out)
+
+
+def _bench(plan: BenchPlan, out: Path | None) -> int:
+    """Run the plan, write report.json / report.md / plots / command.txt, print a summary."""
+    import sys
+
+    from ..bench.markdown import render_markdown
+    from ..bench.plots import write_plots
+    from ..bench.progress import BenchProgress
+    from ..bench.schema import save_report
+    from ..bench.suite import Suite
+    from ..bench.system import device_slug, system_info
+
+    folder = out or Path("benchmarks") / device_slug(system_info())
+    command = command_line(plan, folder)
+    with BenchProgress() as progress:
+        report = Suite(plan, progress).run(command=command)
+    save_report(report, folder / "report.json")
+    plots = write_plots(report, folder / "plots")
+    (folder / "report.md").write_text(render_markdown(report, [f"plots/{p.name}" for p in plots]))
+    (folder / "command.txt").write_text(report.command + "\n")
+    _print_summary(report)
+    failed = [c for c in report.configs if c.status == "error"]
+    print(f"wrote {folder / 'report.json'}, {folder / 'report.md'} and {len(plots)} plots")
+    if failed:
+        print(f"error: {len(failed)} of {len(report.configs)} configurations failed (listed in the report)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def command_line(plan: BenchPlan, out: Path) -> str:
+    """The exact command that reproduces `plan` (all defaults spelled out), for the report."""
+    b = plan.budget
+    args = ["moadepth-edge", "bench", *map(str, plan.models), "--backend", ",".join(plan.backends),
+            "--batch", ",".join(map(str, plan.batches)), "--warmup", str(b.warmup)]
+    args += ["--seconds", str(b.seconds)] if b.seconds else ["--iters", str(b.iters)]
+    if plan.precisions:
+        args += ["--precision", ",".join(plan.precisions)]
+    if plan.resolutions:
+        args += ["--resolution", ",".join(f"{h}x{w}" for h, w in plan.resolutions)]
+    for flag, value in (("--video", plan.video), ("--data", plan.data), ("--reference", plan.reference),
+                        ("--baseline", plan.baseline), ("--checkpoint", plan.checkpoint),
+                        ("--threads", plan.threads)):
+        if value is not None:
+            args += [flag, str(value)]
+    if plan.data is not None and plan.protocol != "standard":
+        args += ["--protocol", plan.protocol]
+    return " ".join(shlex.quote(a) for a in [*args, "--out", str(out)])
+
+
+def _print_summary(report: Report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="model-only latency (ms per call) and pipeline FPS")
+    for col in ("config", "p50", "p99", "images/s", "speed-up", "pipeline FPS", "status"):
+        table.add_column(col, justify="left" if col in ("config", "status") else "right",
+                         no_wrap=col != "config", overflow="fold")
+    for c in report.configs:
+        lat = c.latency
+        table.add_row(c.id, *(str(v) if v is not None else "-" for v in (
+            lat.p50 if lat else None, lat.p99 if lat else None, c.throughput_ips, c.speedup_model,
+            c.pipeline.fps if c.pipeline else None)), "ok" if c.status == "ok" else "[red]error[/]")
+    Console().print(table)
+
+
+def _compare(a: Path, b: Path) -> int:
+    from ..bench.compare import compare_reports, print_comparison
+    from ..bench.schema import load_report
+
+    print_comparison(compare_reports(load_report(a), load_report(b)), str(a), str(b))
+    return 0
+
+
+def _readme(report_path: Path, markdown: Path) -> int:
+    from ..bench.readme import performance_table, update_readme
+    from ..bench.schema import load_report
+
+    update_readme(markdown, performance_table(load_report(report_path), str(report_path)))
+    print(f"updated the performance table in {markdown} from {report_path}")
+    return 0

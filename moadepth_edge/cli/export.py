@@ -1,0 +1,73 @@
+"""`moadepth-edge export CKPT|PRESET --out DIR`: fused ONNX (FP32/FP16/INT8) or a Triton repository.
+
+A target profile (`--profile NAME`, export/NAME.toml) sets the defaults; options given on the
+command line override it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import UserError
+
+
+def export(
+    target: str = typer.Argument(..., help="a checkpoint folder or a preset name (random weights)"),
+    out: Path = typer.Option(Path("exported"), "--out", help="output folder"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="target profile (export/NAME.toml)"),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | fp16 | int8"),
+    calib: Optional[str] = typer.Option(None, "--calib", help="INT8 calibration: DIR | synthetic:N | nyu:DIR"),
+    calib_method: Optional[str] = typer.Option(None, "--calib-method", help="minmax | percentile | entropy"),
+    calib_batch: Optional[int] = typer.Option(None, "--calib-batch", help="calibration batch size"),
+    calib_images: int = typer.Option(64, "--calib-images", help="at most this many calibration images"),
+    int8_activations: Optional[str] = typer.Option(None, "--int8-activations",
+                                                   help="symmetric (TensorRT) | asymmetric (CPU)"),
+    embed_preprocess: Optional[bool] = typer.Option(None, "--embed-preprocess/--no-embed-preprocess",
+                                                    help="the graph takes a uint8 BGR frame of any size"),
+    dynamic_hw: Optional[bool] = typer.Option(None, "--dynamic-hw/--static-hw", help="any input height/width"),
+    dynamic_batch: Optional[bool] = typer.Option(None, "--dynamic-batch/--static-batch"),
+    simplify: Optional[bool] = typer.Option(None, "--simplify/--no-simplify", help="constant-fold the graph"),
+    opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset (>= 17)"),
+    fmt: str = typer.Option("onnx", "--format", help="onnx | triton"),
+    engine: Optional[Path] = typer.Option(None, "--engine", help="with --format triton: a built .engine"),
+    name: Optional[str] = typer.Option(None, "--name", help="file / Triton model name"),
+) -> None:
+    """Fuse the adapters and export ONNX, checked against PyTorch before anything is written."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..export.onnx import export_onnx
+    from ..export.profiles import load_export_profile
+
+    if fmt not in ("onnx", "triton"):
+        raise UserError(f"unknown --format {fmt!r} (onnx or triton)")
+    if engine is not None and fmt != "triton":
+        raise UserError("--engine goes with --format triton")
+    opts = load_export_profile(profile).options() if profile else {}
+    given = dict(precision=precision, calib_method=calib_method, calib_batch_size=calib_batch,
+                 int8_activations=int8_activations, embed_preprocess=embed_preprocess,
+                 dynamic_hw=dynamic_hw, dynamic_batch=dynamic_batch, simplify=simplify, opset=opset)
+    opts.update({k: v for k, v in given.items() if v is not None})
+    stem = name or (Path(target).name if Path(target).is_dir() else target)
+    stem = f"{stem}-{opts.get('precision', 'fp32')}"
+    onnx_path = out / f"{stem}.onnx"
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("exporting", total=None)
+        artifact = export_onnx(target, onnx_path, calib=calib, calib_max_images=calib_images,
+                               progress=lambda msg: bar.update(task, description=msg), **opts)
+    err = artifact.extra.get("parity_error")
+    console.print(f"[green]wrote[/] {onnx_path} ({artifact.precision}, input {artifact.input_kind}, "
+                  f"ORT vs PyTorch error {err:.2e})")
+    if fmt == "triton":
+        from ..export.triton import write_triton_repository
+
+        folder = write_triton_repository(out / "triton", onnx_path, name=name or "moadepth", engine=engine)
+        console.print(f"[green]wrote[/] Triton model repository {folder.parent} (model {folder.name})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

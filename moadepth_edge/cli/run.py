@@ -1,0 +1,147 @@
+"""`moadepth-edge run MODEL --camera N | --source S`: stream frames to depth.
+
+Imports no torch (the torch backend imports it only when a checkpoint folder is run).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import UserError
+
+
+def _parse_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise UserError(f"--range must be MIN:MAX in metres, e.g. 0.5:8, got {text!r}") from None
+    return lo, hi
+
+
+class _StderrWarnings(logging.Handler):
+    """Runtime warnings as `warning: ...` lines on the current stderr (the progress bar's
+    redirect while it is shown), for the duration of a run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+    def __enter__(self) -> None:
+        self.logger = logging.getLogger("moadepth_edge")
+        self.level = self.logger.level
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.WARNING)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
+
+
+def run(
+    model: Path = typer.Argument(..., help="an exported .onnx, a TensorRT .engine/.plan, or a checkpoint folder"),
+    camera: Optional[int] = typer.Option(None, "--camera", help="camera index (V4L2 /dev/videoN)"),
+    source: Optional[str] = typer.Option(
+        None, "--source", "-s",
+        help="video file, image / folder / glob, rtsp:// or http:// URL, csi://N, or a GStreamer pipeline"),
+    backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
+    providers: Optional[str] = typer.Option(
+        None, "--providers", help="onnxruntime execution providers: auto, cpu, cuda, tensorrt (comma list)"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="onnxruntime intra-op threads"),
+    headless: bool = typer.Option(False, "--headless", help="no window (automatic without a display)"),
+    save: Optional[Path] = typer.Option(None, "--save", help="write frame | depth side by side to this .mp4"),
+    save_depth: Optional[Path] = typer.Option(None, "--save-depth", help="write per-frame depth files here"),
+    depth_format: str = typer.Option("png", "--depth-format", help="png (uint16 mm), npy (float32 m) or png,npy"),
+    pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame here"),
+    intrinsics: Optional[str] = typer.Option(
+        None, "--intrinsics", help="fx,fy,cx,cy in pixels, or a JSON file (default: 60 degree FOV)"),
+    stride: int = typer.Option(2, "--pointcloud-stride", min=1, help="keep every Nth pixel in point clouds"),
+    colormap: str = typer.Option("turbo", "--colormap", help="turbo, inferno or gray"),
+    depth_range: Optional[str] = typer.Option(None, "--range", help="colour range MIN:MAX metres (default: auto)"),
+    smooth: float = typer.Option(0.0, "--smooth", min=0.0, max=0.99, help="temporal smoothing 0 (off) .. 0.99"),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="stop after N frames"),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help="requested frame width"),
+    height: Optional[int] = typer.Option(None, "--height", min=1, help="requested frame height"),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.1, help="requested camera frame rate"),
+) -> int:
+    """Stream a camera, stream or file through a depth model; show, save or both."""
+    from ..runtime.backends import load_backend
+    from ..runtime.pipeline import Pipeline
+    from ..runtime.pointcloud import load_intrinsics
+    from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, display_available
+    from ..runtime.sources import open_source
+    from ..runtime.viz import DepthColorizer
+
+    if (camera is None) == (source is None):
+        raise UserError("give exactly one of --camera N or --source S")
+    colorizer = DepthColorizer(colormap, _parse_range(depth_range))
+    intr = load_intrinsics(intrinsics) if intrinsics else (None, None)
+    opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
+
+    # open in the order that fails fastest on a user mistake: model, then source, then outputs
+    with _StderrWarnings():
+        engine = load_backend(model, backend, **opts)
+        src = sinks = None
+        try:
+            src = open_source(camera if camera is not None else source, width, height, fps)
+            sinks = []
+            if save is not None:
+                sinks.append(VideoSink(save, fps=src.fps or fps or 30.0))
+            if save_depth is not None:
+                sinks.append(DepthSink(save_depth, [f.strip() for f in depth_format.split(",")]))
+            if pointcloud is not None:
+                sinks.append(PointCloudSink(pointcloud, intr[0], intr[1], stride))
+            if not headless and display_available():
+                sinks.append(WindowSink(f"moadepth-edge: {model.name}"))
+            elif not sinks:
+                logging.getLogger("moadepth_edge.runtime").warning(
+                    "no display and nothing to save (--save, --save-depth, --pointcloud): "
+                    "measuring only")
+            pipeline = Pipeline(engine, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
+            pipeline.sinks.append(_ProgressSink(src))
+            src = sinks = None  # the pipeline owns and closes them from here
+            stats = pipeline.run()
+        finally:
+            for sink in sinks or ():
+                sink.close()
+            if src is not None:
+                src.close()
+            engine.close()
+    print(f"{stats.stop_reason}: {stats.summary_line()}", file=sys.stderr)
+    if stats.stop_reason == "interrupted":
+        return 130
+    return 1 if stats.stop_reason.startswith("source failed") else 0
+
+
+class _ProgressSink:
+    """A rich progress bar (frame count of a file, or a running count for live sources)."""
+
+    needs_canvas = False
+    stop_requested = False
+
+    def __init__(self, source) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from rich.console import Console
+
+        total = getattr(source, "count", None) or (len(source.paths) if hasattr(source, "paths") else None)
+        console = Console(stderr=True)
+        self.progress = Progress(TextColumn("[bold]depth"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 transient=True, console=console, disable=not console.is_terminal)
+        self.task = self.progress.add_task("run", total=total, rate="")
+        self.progress.start()
+
+    def write(self, result) -> None:
+        self.progress.update(self.task, advance=1, rate=f"{result.fps:.1f} FPS")
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

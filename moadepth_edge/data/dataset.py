@@ -1,0 +1,66 @@
+"""The torch Dataset over any reader: augmentation, resize to the model input, tensors.
+
+Each item's randomness comes from a generator seeded by (seed, epoch, index): an epoch is
+the same whatever the worker count, and a resumed run sees the batches it would have seen.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._lazy import lazy_import
+from .sample import DepthReader, Sample
+from .transforms import Augment, resize_sample
+
+torch = lazy_import("torch")
+
+
+class DepthDataset(torch.utils.data.Dataset):
+    """Items: image float32 [3,H,W] in [0,1], depth float32 [1,H,W] metres (0 = invalid),
+    valid bool [1,H,W], at `size` (height, width) or the reader's own size if None.
+
+    cache: keep decoded (pre-augmentation) samples in memory; for small or procedural
+    data sets read many times (each DataLoader worker holds its own cache).
+    """
+
+    def __init__(self, reader: DepthReader, size: tuple[int, int] | None = None,
+                 augment: Augment | None = None, seed: int = 0, cache: bool = False) -> None:
+        self.reader, self.size, self.augment, self.seed = reader, size, augment, seed
+        self.epoch = 0
+        self._cache: dict[int, Sample] | None = {} if cache else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Changes the augmentation draws; call at the start of every epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def sample(self, index: int) -> Sample:
+        """The reader's sample, from the cache when enabled."""
+        if self._cache is None:
+            return self.reader[index]
+        if index not in self._cache:
+            self._cache[index] = self.reader[index]
+        return self._cache[index]
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        """key: an index (augmented for the current epoch) or an (epoch, index) pair, as
+        moadepth_edge.train.sampler yields them."""
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        sample = self.sample(index)
+        if self.augment is not None:
+            sample = self.augment(sample, np.random.default_rng([self.seed, epoch, index]))
+        if self.size is not None:
+            sample = resize_sample(sample, self.size)
+        return to_tensors(sample)
+
+
+def to_tensors(sample: Sample) -> dict[str, Any]:
+    """A Sample as the tensors a model and the losses take."""
+    return {
+        "image": torch.from_numpy(np.ascontiguousarray(sample.rgb.transpose(2, 0, 1))).float() / 255.0,
+        "depth": torch.from_numpy(np.ascontiguousarray(sample.depth))[None].float(),
+        "valid": torch.from_numpy(np.ascontiguousarray(sample.valid))[None],
+    }

@@ -1,0 +1,61 @@
+"""A generic folder of RGB / depth pairs, matched by name, with a configurable depth scale.
+
+Accepted layouts (the first that matches):
+- `rgb/` and `depth/` sub-folders whose files share a stem (`rgb/0001.jpg`, `depth/0001.png`);
+- flat files `rgb_<id>.<ext>` with `depth_<id>.*` or `sync_depth_<id>.*` beside them.
+Depth files are single-channel images or .npy arrays, divided by `depth_scale` (units per metre).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+from .pairs import Pair, PairReader
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+DEPTH_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+
+
+def folder_pairs(folder: Path) -> list[Pair]:
+    """(rgb, depth) pairs in `folder`, sorted by name; an image without depth is an error."""
+    if (folder / "rgb").is_dir() and (folder / "depth").is_dir():
+        images, depth_dir, prefixes = _images(folder / "rgb", ""), folder / "depth", ("",)
+    else:
+        images, depth_dir, prefixes = _images(folder, "rgb_"), folder, ("depth_", "sync_depth_")
+    pairs = []
+    for image in images:
+        key = image.stem[len("rgb_"):] if depth_dir == folder else image.stem
+        candidates = [depth_dir / f"{p}{key}{s}" for p in prefixes for s in DEPTH_SUFFIXES]
+        depth = next((c for c in candidates if c.is_file()), None)
+        if depth is None:
+            raise UserError(f"no depth file for {image} (looked for {candidates[0].name} and similar)")
+        pairs.append(Pair(image, depth))
+    return pairs
+
+
+def _images(folder: Path, prefix: str) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.name.startswith(prefix) and p.is_file()
+    )
+
+
+class FolderReader(PairReader):
+    """RGB-D pairs from a folder (layouts above). depth_scale: 1000 for mm PNGs, 256 for
+    KITTI-style PNGs, 1 for .npy in metres."""
+
+    kind = "folder"
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        depth_scale: float = 1000.0,
+        min_depth: float = 1e-3,
+        max_depth: float | None = None,
+    ) -> None:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise UserError(f"data folder not found: {folder}")
+        super().__init__(folder_pairs(folder), folder, depth_scale=depth_scale,
+                         min_depth=min_depth, max_depth=max_depth, source=str(folder))

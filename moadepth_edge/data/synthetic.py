@@ -1,0 +1,180 @@
+"""Synthetic indoor RGB-D: random frames for training and tests, camera clips for demos.
+
+Everything is deterministic from a seed and needs only numpy (plus OpenCV to write files).
+
+    from moadepth_edge.data.synthetic import render_sample, write_clip, SyntheticReader
+    sample = render_sample(seed=3, size=(480, 640))        # one Sample, exact depth
+    clip = write_clip("out/clip", n_frames=30, seed=0)      # video + depth frames + intrinsics
+    train = SyntheticReader(1000, split="train")            # a DepthReader
+
+Intrinsics are NYU's Kinect calibration scaled to the frame size, depth spans about 0.5-10 m
+(pixels beyond 10 m are rare and marked invalid).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .files import write_depth_png
+from .sample import DepthReader, Intrinsics, Sample, make_sample, nyu_intrinsics
+from .scene import CAMERA_ZONE_Z, Scene, cast, random_scene
+
+MAX_DEPTH = 10.0
+# seeds of held-out frames live far from training seeds so the two never share a room
+HELDOUT_SEED_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera in the room: position (x, y, z) metres, yaw (left/right) and pitch
+    (up/down) in radians; yaw 0 looks down +z."""
+
+    position: tuple[float, float, float]
+    yaw: float
+    pitch: float
+
+
+def _rotation(yaw: float, pitch: float) -> np.ndarray:
+    """Camera (OpenCV axes) -> world (y up) rotation."""
+    flip = np.diag([1.0, -1.0, 1.0])  # camera y points down, world y up
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    pitch_m = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # positive pitch looks down
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    yaw_m = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    return (yaw_m @ pitch_m @ flip).astype(np.float32)
+
+
+def render(scene: Scene, camera: Camera, size: tuple[int, int] = (480, 640),
+           intrinsics: Intrinsics | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """RGB uint8 (H, W, 3) and camera-z depth float32 (H, W) metres of `scene` from `camera`."""
+    h, w = size
+    k = intrinsics or nyu_intrinsics(h, w)
+    u, v = np.meshgrid(np.arange(w, dtype=np.float32) + 0.5, np.arange(h, dtype=np.float32) + 0.5)
+    # rays with camera-z component 1, so the hit parameter t *is* the depth
+    rays = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u)], axis=-1).reshape(-1, 3)
+    dirs = rays @ _rotation(camera.yaw, camera.pitch).T
+    color, depth = cast(scene, np.asarray(camera.position, np.float32), dirs)
+    rgb = (np.power(color, 1 / 2.2) * 255 + 0.5).astype(np.uint8).reshape(h, w, 3)
+    return rgb, depth.astype(np.float32).reshape(h, w)
+
+
+def random_camera(scene: Scene, rng: np.random.Generator) -> Camera:
+    """A handheld-like viewpoint in the camera zone at the room's near end, facing in."""
+    w, _, _ = scene.size
+    return Camera(
+        (float(rng.uniform(1.0, w - 1.0)), float(rng.uniform(1.0, 1.7)),
+         float(rng.uniform(0.3, CAMERA_ZONE_Z - 0.2))),
+        float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.05, 0.3)),
+    )
+
+
+def camera_path(scene: Scene, n_frames: int, seed: int = 0) -> list[Camera]:
+    """A smooth walk: a sideways sweep and a slow dolly in, panning across the room."""
+    rng = np.random.default_rng(seed)
+    w, _, _ = scene.size
+    s = np.linspace(0.0, 1.0, max(n_frames, 1))
+    phase = rng.uniform(0, 2 * np.pi)
+    x = w / 2 + (w / 2 - 1.0) * 0.8 * np.sin(2 * np.pi * s + phase)
+    z = 0.3 + (CAMERA_ZONE_Z - 0.5) * 0.5 * (1 - np.cos(np.pi * s))
+    y = 1.35 + 0.05 * np.sin(6 * np.pi * s)
+    yaw = 0.35 * np.sin(2 * np.pi * s + phase + np.pi)
+    pitch = 0.12 + 0.08 * np.sin(4 * np.pi * s)
+    return [Camera((float(a), float(b), float(c)), float(d), float(e))
+            for a, b, c, d, e in zip(x, y, z, yaw, pitch)]
+
+
+def render_sample(seed: int, size: tuple[int, int] = (480, 640)) -> Sample:
+    """One random room seen from one random viewpoint, as a Sample with exact depth."""
+    scene = random_scene(seed)
+    camera = random_camera(scene, np.random.default_rng([seed, 1]))
+    rgb, depth = render(scene, camera, size)
+    return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH,
+                       intrinsics=nyu_intrinsics(*size), name=f"synthetic-{seed}")
+
+
+class SyntheticReader(DepthReader):
+    """`n` random synthetic frames. split "train" uses seeds seed.., "heldout" seeds
+    HELDOUT_SEED_OFFSET + seed.., so the splits never share a room."""
+
+    kind = "synthetic"
+
+    def __init__(self, n: int, *, size: tuple[int, int] = (120, 160), seed: int = 0,
+                 split: str = "train") -> None:
+        if n <= 0:
+            raise UserError(f"synthetic data needs a positive frame count, got {n}")
+        if split not in ("train", "heldout"):
+            raise UserError(f"synthetic split must be train or heldout, got {split!r}")
+        self.n, self.size = n, size
+        self.base = seed + (HELDOUT_SEED_OFFSET if split == "heldout" else 0)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def load(self, index: int) -> Sample:
+        return render_sample(self.base + index, self.size)
+
+
+# ---------------------------------------------------------------------------------------------
+# clips
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What write_clip produced. depth_files[i] matches video frame i."""
+
+    video: Path  # mp4 (MPEG-4 part 2, OpenCV's mp4v), RGB frames
+    depth_files: tuple[Path, ...]  # uint16 PNG, millimetres (0 = invalid)
+    intrinsics_file: Path  # JSON: fx, fy, cx, cy, width, height, fps, depth_scale
+    intrinsics: Intrinsics
+    size: tuple[int, int]  # (height, width)
+    fps: float
+    n_frames: int
+
+    def read_depth(self, index: int) -> np.ndarray:
+        """Depth frame `index` in metres (0 = invalid)."""
+        from .files import read_depth
+
+        return read_depth(self.depth_files[index], 1000.0)
+
+
+def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = (480, 640),
+               seed: int = 0, fps: float = 15.0, save_npy: bool = False) -> ClipInfo:
+    """Render a camera walk through one random room into `out_dir`:
+    `rgb.mp4`, `depth/000000.png` ... (uint16 mm), optionally `depth/000000.npy` (float32 m),
+    and `intrinsics.json`. Deterministic from `seed`."""
+    import cv2
+
+    if n_frames <= 0:
+        raise UserError(f"a clip needs at least one frame, got {n_frames}")
+    out = Path(out_dir)
+    (out / "depth").mkdir(parents=True, exist_ok=True)
+    scene = random_scene(seed)
+    h, w = size
+    k = nyu_intrinsics(h, w)
+    video = out / "rgb.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise UserError(f"cannot open a video writer for {video}")
+    depth_files = []
+    try:
+        for i, camera in enumerate(camera_path(scene, n_frames, seed)):
+            rgb, depth = render(scene, camera, size, k)
+            writer.write(np.ascontiguousarray(rgb[:, :, ::-1]))
+            depth = np.where(depth < MAX_DEPTH, depth, 0.0).astype(np.float32)
+            path = out / "depth" / f"{i:06d}.png"
+            write_depth_png(path, depth)
+            if save_npy:
+                np.save(path.with_suffix(".npy"), depth)
+            depth_files.append(path)
+    finally:
+        writer.release()
+    meta = {**asdict(k), "width": w, "height": h, "fps": fps, "n_frames": n_frames,
+            "depth_scale": 1000.0, "depth_format": "uint16 PNG, millimetres, 0 = invalid",
+            "seed": seed}
+    intrinsics_file = out / "intrinsics.json"
+    intrinsics_file.write_text(json.dumps(meta, indent=2) + "\n")
+    return ClipInfo(video, tuple(depth_files), intrinsics_file, k, size, fps, n_frames)

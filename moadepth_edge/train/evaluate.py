@@ -1,0 +1,82 @@
+"""Evaluate a depth model on a reader: predict at the model's input size, upsample to the
+ground truth's size, score with a Protocol, average per image."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.sample import DepthReader, Sample
+from .metrics import MetricAverager, Protocol, evaluate_depth
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: list[np.ndarray], *, flip_tta: bool = False,
+            device: str | torch.device = "cpu") -> list[np.ndarray]:
+    """Depth (metres, float32) for each RGB uint8 image, at that image's own size.
+
+    Images are resized to the model's input size (its preprocess config), as the exported
+    model and the runtime do; flip_tta averages with the mirrored prediction of the mirror.
+    """
+    h, w = model.cfg.preprocess.size
+    batch = np.stack([cv2.resize(im, (w, h), interpolation=_interp(im.shape[:2], (h, w)))
+                      for im in images])
+    x = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float() / 255.0
+    depth = model(x)
+    if flip_tta:
+        depth = 0.5 * (depth + model(x.flip(-1)).flip(-1))
+    out = []
+    for d, im in zip(depth, images):
+        up = F.interpolate(d[None].float(), size=im.shape[:2], mode="bilinear", align_corners=False)
+        out.append(up[0, 0].cpu().numpy())
+    return out
+
+
+def _interp(src: tuple[int, int], dst: tuple[int, int]) -> int:
+    return cv2.INTER_AREA if dst[0] < src[0] and dst[1] < src[1] else cv2.INTER_LINEAR
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    count: int  # images with valid ground truth
+    per_image: list[dict] = field(default_factory=list)  # {"name": ..., **metrics}
+
+
+def evaluate(
+    model: nn.Module,
+    reader: DepthReader,
+    protocol: Protocol,
+    *,
+    flip_tta: bool = False,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+    limit: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> EvalResult:
+    """Per-image-averaged metrics of `model` on the first `limit` samples of `reader`.
+    on_batch(n) is called after each batch of n images (for progress bars)."""
+    was_training = model.training
+    model.eval()
+    n = len(reader) if limit is None else min(limit, len(reader))
+    avg = MetricAverager()
+    per_image = []
+    try:
+        for start in range(0, n, batch_size):
+            samples: list[Sample] = [reader[i] for i in range(start, min(start + batch_size, n))]
+            preds = predict(model, [s.rgb for s in samples], flip_tta=flip_tta, device=device)
+            for s, p in zip(samples, preds):
+                m = evaluate_depth(p, s.depth, protocol, s.valid)
+                avg.update(m)
+                if m is not None:
+                    per_image.append({"name": s.name, **m})
+            if on_batch is not None:
+                on_batch(len(samples))
+    finally:
+        model.train(was_training)
+    return EvalResult(avg.result(), avg.count, per_image)

@@ -1,0 +1,72 @@
+"""Tiny real models for the bench tests: a moadepth-tiny checkpoint folder and its FP32 and
+INT8 (Q/DQ, calibrated on synthetic frames) ONNX exports made by the real exporter, built once
+per session; a short clip; and one full `moadepth-edge bench` run shared by the report tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moadepth_edge.config import get_preset
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """{"checkpoint": folder, "fp32": .onnx, "int8": .onnx} of the moadepth-tiny preset."""
+    torch = pytest.importorskip("torch")
+    from moadepth_edge.export.onnx import export_onnx
+    from moadepth_edge.model import build_model
+    from moadepth_edge.model.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("bench_models")
+    ckpt = save_checkpoint(build_model(get_preset("moadepth-tiny")), root / "ckpt")
+    export_onnx(ckpt, root / "tiny_fp32.onnx")
+    export_onnx(ckpt, root / "tiny_int8.onnx", precision="int8", calib="synthetic:2", calib_batch_size=2)
+    return {"checkpoint": ckpt, "fp32": root / "tiny_fp32.onnx", "int8": root / "tiny_int8.onnx"}
+
+
+@pytest.fixture(scope="session")
+def tiny_frame_model(tiny_models: dict[str, Path]) -> Path:
+    """The same checkpoint exported with preprocessing in the graph (uint8 BGR frames in)."""
+    from moadepth_edge.export.onnx import export_onnx
+
+    path = tiny_models["fp32"].with_name("tiny_frame.onnx")
+    export_onnx(tiny_models["checkpoint"], path, embed_preprocess=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 24-frame 96x128 MJPG clip of moving gradients (OpenCV writes it, no codec download)."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path_factory.mktemp("bench_video") / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (128, 96))
+    assert writer.isOpened()
+    yy, xx = np.mgrid[0:96, 0:128]
+    for i in range(24):
+        frame = np.stack([(xx * 2 + i * 8) % 256, (yy * 2) % 256, np.full_like(xx, 40 * (i % 6))], -1)
+        writer.write(frame.astype(np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def bench_run(tiny_models: dict[str, Path], tiny_video: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    """One real `moadepth-edge bench` run (exit code, output folder): FP32 + INT8 ONNX Runtime,
+    batch 1 and 2, pipeline on a clip, synthetic accuracy, FP32 agreement, torch-eager baseline,
+    plus an unknown backend and a GPU provider this machine lacks (both must fail alone)."""
+    from moadepth_edge.cli.main import main
+
+    out = tmp_path_factory.mktemp("bench_run")
+    rc = main([
+        "bench", str(tiny_models["fp32"]), str(tiny_models["int8"]),
+        "--backend", "onnxruntime,no-such-backend", "--batch", "1,2", "--warmup", "2", "--iters", "15",
+        "--video", str(tiny_video), "--data", "synthetic:1", "--reference", str(tiny_models["fp32"]),
+        "--baseline", "torch-eager", "--checkpoint", str(tiny_models["checkpoint"]),
+        "--threads", "1", "--out", str(out),
+    ])
+    return rc, out

@@ -1,0 +1,83 @@
+"""INT8 Q/DQ export: the ViT-safe policy, TensorRT-friendly quantization, calibration input."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime.quantization")
+
+from moadepth_edge.errors import UserError
+from moadepth_edge.export import export_onnx
+from moadepth_edge.export.calibration import calibration_frames
+from moadepth_edge.export.graph import module_scope
+
+
+@pytest.fixture(scope="module")
+def int8_model(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("int8") / "m.onnx"
+    artifact = export_onnx(tiny_model, path, precision="int8", calib="synthetic:4", calib_batch_size=2)
+    return onnx.load(str(path)), artifact
+
+
+def _int8_weighted(proto) -> set[str]:
+    """Names of nodes fed a dequantized int8 weight (a DequantizeLinear of an initializer)."""
+    inits = {i.name for i in proto.graph.initializer}
+    dq_w = {n.output[0] for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits}
+    return {n.name for n in proto.graph.node if set(n.input) & dq_w}
+
+
+def test_only_linear_layers_are_quantized(int8_model):
+    proto, artifact = int8_model
+    quantized = [n for n in proto.graph.node if n.name in _int8_weighted(proto)]
+    assert quantized and {n.op_type for n in quantized} <= {"MatMul", "Gemm"}
+    for n in quantized:
+        assert not {"head", "router"} & set(module_scope(n)), n.name
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"LayerNormalization", "Softmax"} <= ops
+    # per block: qkv, out-proj, mlp fc, mlp proj; per MoA: fc1, fc2; CLIP's output projection
+    assert len(quantized) == artifact.extra["int8"]["quantized_nodes"] == 4 * 4 + 2 * 2 + 1
+
+
+def test_weights_per_channel_and_activations_symmetric(int8_model):
+    proto, _ = int8_model
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
+    per_channel = 0
+    for n in proto.graph.node:
+        if n.op_type == "DequantizeLinear" and len(n.input) > 2 and n.input[2] in inits:
+            zero = inits[n.input[2]]
+            if zero.dtype == np.int32:  # a Gemm bias
+                continue
+            assert zero.dtype == np.int8 and not zero.any()  # TensorRT: symmetric int8
+            per_channel += inits[n.input[1]].size > 1
+    assert per_channel >= 20
+
+
+def test_int8_output_close_to_float(int8_model):
+    _, artifact = int8_model
+    assert artifact.precision == "int8" and artifact.extra["parity_error"] < 5e-2
+    assert artifact.extra["int8"]["images"] == 4
+
+
+def test_calibration_folder_without_images(tmp_path):
+    (tmp_path / "notes.txt").write_text("no images here")
+    with pytest.raises(UserError, match="no 8-bit colour images"):
+        calibration_frames(str(tmp_path), 8)
+    with pytest.raises(UserError, match="not found"):
+        calibration_frames(str(tmp_path / "missing"), 8)
+    with pytest.raises(UserError, match="frame count"):
+        calibration_frames("synthetic:lots", 8)
+
+
+def test_calibration_skips_depth_maps(tmp_path):
+    cv2.imwrite(str(tmp_path / "rgb_0.png"), np.full((8, 8, 3), 100, np.uint8))
+    cv2.imwrite(str(tmp_path / "depth_0.png"), np.full((8, 8), 3000, np.uint16))
+    frames = calibration_frames(str(tmp_path), 8)
+    assert len(frames) == 1 and frames[0].shape == (8, 8, 3)
+
+
+def test_nyu_calibration_reads_the_rgb_frames(shared_data):
+    frames = calibration_frames(f"nyu:{shared_data / 'nyu_samples'}", 8)
+    assert len(frames) == 3 and all(f.shape == (480, 640, 3) for f in frames)

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from moadepth_edge.errors import UserError
+from moadepth_edge.runtime.backends import load_backend
+from moadepth_edge.runtime.estimator import DepthEstimator
+from moadepth_edge.runtime.pipeline import Pipeline, TemporalSmoother
+from moadepth_edge.runtime.sinks import DepthSink, Sink, VideoSink, read_depth_png
+from moadepth_edge.runtime.sources import LiveSource, Source, VideoFileSource, open_source
+from moadepth_edge.runtime.stats import STAGES
+
+
+@pytest.fixture
+def backend(tiny_onnx):
+    with load_backend(tiny_onnx, threads=1) as b:
+        yield b
+
+
+class _BreaksAfter(Source):
+    """A video whose device fails (raises) after `n` frames, like an unplugged USB camera."""
+
+    def __init__(self, path, n: int) -> None:
+        super().__init__("unplugged camera")
+        self.inner, self.n = VideoFileSource(path), n
+
+    def read(self):
+        frame = self.inner.read()
+        if frame is not None and frame.index >= self.n:
+            raise OSError("device disconnected")
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _PressesQ(Sink):
+    """Stands in for a user pressing q in the window after `n` frames."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def write(self, result) -> None:
+        self.seen += 1
+        self.stop_requested = self.seen >= self.n
+
+
+def test_one_output_frame_per_input_frame(backend, clip, tmp_path, video_frames):
+    sinks = [VideoSink(tmp_path / "out.mp4", fps=clip.fps), DepthSink(tmp_path / "depth")]
+    stats = Pipeline(backend, open_source(str(clip.video)), sinks).run()
+    assert stats.frames == clip.n_frames and stats.stop_reason == "end of input"
+    assert len(video_frames(tmp_path / "out.mp4")) == clip.n_frames
+    assert len(list((tmp_path / "depth").glob("*.png"))) == clip.n_frames
+    assert all(stats.stages[s].count == clip.n_frames for s in STAGES)
+    assert stats.fps > 0 and stats.latency.count == clip.n_frames
+
+
+def test_pipeline_depth_equals_single_frame_prediction(tiny_onnx, clip, video_frames):
+    frames = video_frames(clip.video)
+    with DepthEstimator(tiny_onnx, threads=1) as est:
+        results = list(est.stream(str(clip.video)))
+        assert [r.index for r in results] == list(range(clip.n_frames))
+        for r, frame in zip(results, frames):
+            assert r.depth.shape == frame.shape[:2]
+            np.testing.assert_allclose(r.depth, est.predict(frame), rtol=1e-5)
+
+
+def test_source_failing_mid_stream_keeps_what_was_written(backend, clip, tmp_path, video_frames):
+    sinks = [VideoSink(tmp_path / "out.mp4", fps=clip.fps), DepthSink(tmp_path / "depth")]
+    stats = Pipeline(backend, _BreaksAfter(clip.video, 5), sinks).run()
+    assert stats.frames == 5 and stats.stop_reason.startswith("source failed: device disconnected")
+    assert len(video_frames(tmp_path / "out.mp4")) == 5  # the file was finalised: it plays
+    for png in sorted((tmp_path / "depth").glob("*.png")):
+        assert read_depth_png(png).shape == (96, 128)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_video_ends_cleanly_with_a_playable_output(backend, clip, tmp_path, damage, video_frames,
+                                                          caplog):
+    # an AVI (its index is optional) cut short, as a recording interrupted by a power loss,
+    # or with a stretch of garbage in the middle, as a damaged copy
+    avi = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter.fourcc(*"MJPG"), clip.fps, (128, 96))
+    for frame in video_frames(clip.video):
+        writer.write(frame)
+    writer.release()
+    data = bytearray(avi.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) * 6 // 10]
+    else:
+        mid = len(data) // 2
+        data[mid: mid + 600] = bytes(range(256)) * 2 + bytes(88)
+    avi.write_bytes(bytes(data))
+    stats = Pipeline(backend, open_source(str(avi)), [VideoSink(tmp_path / "out.mp4")]).run()
+    assert stats.stop_reason == "end of input"
+    assert clip.n_frames // 3 <= stats.frames <= clip.n_frames
+    assert len(video_frames(tmp_path / "out.mp4")) == stats.frames
+    if stats.frames < clip.n_frames:
+        assert f"ended after {stats.frames} of {clip.n_frames} frames" in caplog.text
+
+
+def test_unreadable_images_are_skipped(backend, clip, tmp_path, video_frames):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(video_frames(clip.video)[:4]):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    (folder / "001.png").write_bytes(b"corrupt")
+    results = []
+    pipeline = Pipeline(backend, open_source(str(folder)))
+    results = list(pipeline.results())
+    assert [r.index for r in results] == [0, 2, 3] and pipeline.stats.skipped == 1
+
+
+def test_stops_at_max_frames_and_on_q(backend, clip):
+    stats = Pipeline(backend, open_source(str(clip.video)), max_frames=4).run()
+    assert stats.frames == 4 and "max-frames" in stats.stop_reason
+    q = _PressesQ(3)
+    stats = Pipeline(backend, open_source(str(clip.video)), [q]).run()
+    assert q.seen == 3 and stats.stop_reason == "stopped by the user"
+
+
+def test_ctrl_c_closes_the_outputs(backend, clip, tmp_path, video_frames):
+    class _CtrlC(Sink):
+        def __init__(self) -> None:
+            self.seen = 0
+
+        def write(self, result) -> None:
+            self.seen += 1
+            if self.seen == 4:
+                raise KeyboardInterrupt
+
+    video = VideoSink(tmp_path / "out.mp4")
+    stats = Pipeline(backend, open_source(str(clip.video)), [video, _CtrlC()]).run()
+    assert stats.stop_reason == "interrupted"
+    assert len(video_frames(tmp_path / "out.mp4")) == 4
+
+
+def test_live_source_runs_and_stops(backend, clip):
+    live = LiveSource(lambda: cv2.VideoCapture(str(clip.video)), "looping camera",
+                      reconnect_s=5.0, backoff=(0.01, 0.02))
+    stats = Pipeline(backend, live, max_frames=2 * clip.n_frames).run()
+    assert stats.frames == 2 * clip.n_frames
+    assert live.read() is None  # the pipeline closed it
+
+
+def test_temporal_smoothing_is_an_ema():
+    ema = TemporalSmoother(0.75)
+    first = ema(np.full((2, 2), 4.0, np.float32))
+    second = ema(np.full((2, 2), 8.0, np.float32))
+    np.testing.assert_allclose(first, 4.0)
+    np.testing.assert_allclose(second, 0.25 * 8.0 + 0.75 * 4.0)
+    assert ema(np.ones((3, 3), np.float32)).tolist() == np.ones((3, 3)).tolist()  # new size: reset
+    off = TemporalSmoother(0.0)
+    np.testing.assert_array_equal(off(np.full((2, 2), 9.0, np.float32)), 9.0)
+    with pytest.raises(UserError):
+        TemporalSmoother(1.0)
