@@ -45,21 +45,26 @@ def session(path: Path, threads: int, optimized: Path | None = None):
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if optimized is not None:
+    if optimized is not None:  # to list the kernels ORT chose; same process and machine
         opts.optimized_model_filepath = str(optimized)
+        opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def latency_ms(sess, x: np.ndarray, warmup: int, runs: int) -> float:
-    feed = {sess.get_inputs()[0].name: x}
+def interleaved_latency_ms(sessions: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, float]:
+    """Median ms per session, the sessions taking turns run by run, so load from other
+    processes on a shared machine hits every model alike."""
+    feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
     for _ in range(warmup):
-        sess.run(None, feed)
-    times = []
+        for k, s in sessions.items():
+            s.run(None, feeds[k])
+    times: dict[str, list[float]] = {k: [] for k in sessions}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, feed)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        for k, s in sessions.items():
+            t0 = time.perf_counter()
+            s.run(None, feeds[k])
+            times[k].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def kernel_counts(optimized: Path) -> dict[str, int]:
@@ -83,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calib", default="synthetic:16", help="INT8 calibration images")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--keep", type=Path, help="keep the exported files in this folder")
+    ap.add_argument("--reuse", action="store_true", help="time the files already in --keep")
     args = ap.parse_args(argv)
 
-    from moadepth_edge.export.onnx import export_onnx, load_model
+    from moadepth_edge.export.onnx import load_model
 
     model, _, _ = load_model(args.checkpoint or args.preset)
     h, w = model.cfg.preprocess.size
@@ -99,7 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         "fused INT8 Q/DQ, int8 sym. act.": folder / "fused_int8_sym.onnx",
         "fused INT8 Q/DQ, uint8 asym. act.": folder / "fused_int8_asym.onnx",
     }
-    print(f"exporting {model.cfg.name} to {folder} ...", file=sys.stderr)
+    if not (args.reuse and all(p.is_file() for p in files.values())):
+        export_all(model, files, args)
+    _time_and_print(model, files, folder, x, args)
+    return 0
+
+
+def export_all(model, files: dict[str, Path], args: argparse.Namespace) -> None:
+    from moadepth_edge.export.onnx import export_onnx
+
+    print(f"exporting {model.cfg.name} to {files['bare visual tower'].parent} ...", file=sys.stderr)
     export_bare_tower(model, files["bare visual tower"], args.opset)
     export_onnx(model, files["unfused export"], fuse=False, opset=args.opset)
     export_onnx(model, files["fused export (fp32)"], opset=args.opset)
@@ -108,23 +123,25 @@ def main(argv: list[str] | None = None) -> int:
         export_onnx(model, files[key], precision="int8", calib=args.calib, opset=args.opset,
                     int8_activations=act, calib_method="percentile")
 
-    results, kernels = {}, {}
+
+def _time_and_print(model, files: dict[str, Path], folder: Path, x: np.ndarray,
+                    args: argparse.Namespace) -> None:
+    sessions, kernels = {}, {}
     for label, path in files.items():
-        optimized = folder / f"{path.stem}.ort-optimized.onnx"
-        sess = session(path, args.threads, optimized if "INT8" in label else None)
-        results[label] = latency_ms(sess, x, args.warmup, args.runs)
-        if "INT8" in label:
+        optimized = folder / f"{path.stem}.ort-optimized.onnx" if "INT8" in label else None
+        sessions[label] = session(path, args.threads, optimized)
+        if optimized is not None:
             kernels[label] = kernel_counts(optimized)
+    results = interleaved_latency_ms(sessions, x, args.warmup, args.runs)
 
     bare, fp32 = results["bare visual tower"], results["fused export (fp32)"]
     print(f"\nONNX Runtime CPU latency, {model.cfg.name}, batch {args.batch}, {args.threads} threads, "
-          f"median of {args.runs} runs")
+          f"median of {args.runs} interleaved runs")
     print(f"{'model':36s} {'ms':>9s} {'vs bare tower':>14s} {'fp32 / this':>14s}")
     for label, ms in results.items():
         print(f"{label:36s} {ms:9.2f} {ms / bare:13.2f}x {fp32 / ms:13.2f}x")
     for label, counts in kernels.items():
         print(f"ORT kernels, {label}: {counts}")
-    return 0
 
 
 if __name__ == "__main__":

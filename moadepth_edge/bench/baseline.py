@@ -21,7 +21,6 @@ from .pipeline import summarize_pipeline
 from .schema import PipelineResult
 
 
-
 def open_baseline(spec: str, checkpoint: str | Path | None, threads: int | None = None) -> "TorchEager":
     """`torch-eager` (CPU) or `torch-eager:DEVICE` (e.g. torch-eager:cuda) on a checkpoint folder."""
     name, _, device = spec.partition(":")
@@ -48,7 +47,8 @@ class TorchEager:
         try:
             self.model = model.to(device).eval()
         except (RuntimeError, AssertionError) as exc:  # no CUDA build / no driver / bad device
-            raise UserError(f"torch cannot use device {device!r}: {str(exc).strip().splitlines()[0]}") from None
+            first = str(exc).strip().splitlines()[0]
+            raise UserError(f"torch cannot use device {device!r}: {first}") from None
         self.size: tuple[int, int] = tuple(model.cfg.preprocess.size)  # type: ignore[assignment]
 
     def input(self, batch: int, hw: tuple[int, int]) -> Any:
@@ -106,7 +106,8 @@ class TorchEager:
                 times = self._frame(cap, video, cv2)
                 for k, v in times.items():
                     stages[k].append(v)
-                latency.append(times["pre"] + times["infer"] + times["post"])  # as the runtime: from capture done
+                # latency as the runtime counts it: from the frame captured to its depth
+                latency.append(times["pre"] + times["infer"] + times["post"])
                 n += 1
                 if on_frame is not None:
                     on_frame()

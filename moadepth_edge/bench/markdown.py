@@ -110,7 +110,7 @@ def render_markdown(report: Report, plots: Sequence[str] = ()) -> str:
     parts = [f"# Benchmark report ({report.created_utc})", "",
              f"Command: `{report.command}`", "",
              f"Schema version {report.schema_version}. Model-only latency: {budget} per configuration, "
-             "synchronous (each call returns host memory). Speed-up: the torch-eager baseline's time "
+             "synchronous (each call returns host memory). Speed-up: the torch-eager baseline's p50 "
              "divided by ours at the same batch and input size (pipeline: our FPS / its FPS).", "",
              "## System", "", *system_lines(report.system), ""]
     for note in report.notes:
@@ -130,7 +130,8 @@ def render_markdown(report: Report, plots: Sequence[str] = ()) -> str:
         parts += ["## Accuracy", "", accuracy_table(scored), ""]
     failed = [c for c in report.configs if c.status == "error"]
     if failed:
-        parts += ["## Failed configurations", "", md_table(["config", "error"], [[c.id, c.error] for c in failed]), ""]
+        table = md_table(["config", "error"], [[c.id, c.error] for c in failed])
+        parts += ["## Failed configurations", "", table, ""]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(parts)

@@ -88,7 +88,7 @@ class ConfigResult:
     pipeline: PipelineResult | None = None
     accuracy: AccuracyResult | None = None
     agreement: AgreementResult | None = None
-    speedup_model: float | None = None  # baseline mean latency / this mean latency
+    speedup_model: float | None = None  # baseline p50 latency / this p50 latency
     speedup_pipeline: float | None = None  # this pipeline FPS / baseline pipeline FPS
 
 

@@ -232,7 +232,8 @@ class Suite:
                         self.progress.start(f"{base.id} (pipeline)", self._steps())
                         result = replace(result, pipeline=eager.bench_pipeline(
                             plan.video, plan.budget, on_frame=self.progress.advance))
-                    result = self._scores(result, lambda samples: eager.predict_all(samples, self.progress.advance))
+                    result = self._scores(
+                        result, lambda samples: eager.predict_all(samples, self.progress.advance))
                 first = False
                 yield result
         eager.close()
@@ -260,18 +261,30 @@ class Suite:
             if self.gpu is not None:
                 self.gpu.close()
         b = plan.budget
+        system = system_info()
         return Report(
             created_utc=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             command=command or "moadepth-edge bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
             budget={"warmup": b.warmup, "iters": b.iters, "seconds": b.seconds, "threads": plan.threads},
-            system=system_info(),
+            system=system,
             configs=with_speedups(configs),
+            notes=busy_note(system),
         )
+
+
+def busy_note(system: dict[str, Any]) -> list[str]:
+    """A warning in the report when the machine was already loaded when the run began."""
+    load, cores = system.get("load_avg_1m") or 0.0, system.get("cpu_cores_logical") or 1
+    if load < 0.5 * cores:
+        return []
+    return [f"The machine was busy when this run started (load average {load} on {cores} CPU threads): "
+            "other processes competed for the CPU, so tails (p99, max, std) are inflated."]
 
 
 def with_speedups(configs: list[ConfigResult]) -> list[ConfigResult]:
     """Fill each measured configuration's speed-up over the baseline at the same batch and input
-    size (model: baseline mean / ours; pipeline: our FPS / the baseline's)."""
+    size (model: baseline p50 / ours, the typical call, robust to a few slow calls on a busy
+    machine; pipeline: our FPS / the baseline's)."""
     base = {(c.batch, tuple(c.resolution)): c for c in configs if c.role == "baseline" and c.status == "ok"}
     base_pipe = next((c.pipeline for c in configs if c.role == "baseline" and c.pipeline), None)
     out = []
@@ -279,7 +292,7 @@ def with_speedups(configs: list[ConfigResult]) -> list[ConfigResult]:
         ref = base.get((c.batch, tuple(c.resolution)))
         if c.role == "toolkit" and c.status == "ok":
             if ref is not None and ref.latency and c.latency:
-                c = replace(c, speedup_model=round(ref.latency.mean / c.latency.mean, 3))
+                c = replace(c, speedup_model=round(ref.latency.p50 / c.latency.p50, 3))
             if base_pipe is not None and c.pipeline is not None:
                 c = replace(c, speedup_pipeline=round(c.pipeline.fps / base_pipe.fps, 3))
         out.append(c)

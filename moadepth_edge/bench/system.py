@@ -83,15 +83,18 @@ def parse_nvpmodel(text: str) -> str | None:
 
 
 def gpu_info() -> dict[str, Any] | None:
-    """Name, driver, CUDA version and memory of GPU 0 from nvidia-smi; None without one."""
-    out = _run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap",
+    """Name, driver, memory, compute capability and CUDA version of GPU 0 from nvidia-smi;
+    None without one. (compute_cap is a newer query field; older drivers leave it None.)"""
+    out = _run(["nvidia-smi", "--id=0", "--query-gpu=name,driver_version,memory.total",
                 "--format=csv,noheader,nounits"])
     if not out:
         return None
-    name, driver, mem, cap = [s.strip() for s in out.splitlines()[0].split(",")]
-    header = _run(["nvidia-smi"]) or ""
-    cuda = re.search(r"CUDA Version:\s*([\d.]+)", header)
-    return {"name": name, "driver": driver, "memory_mb": float(mem), "compute_capability": cap,
+    name, driver, mem = [s.strip() for s in out.splitlines()[0].split(",")][:3]
+    cap = _run(["nvidia-smi", "--id=0", "--query-gpu=compute_cap", "--format=csv,noheader"])
+    cuda = re.search(r"CUDA Version:\s*([\d.]+)", _run(["nvidia-smi"]) or "")
+    memory = float(mem) if mem.replace(".", "").isdigit() else None  # "[N/A]" on a Jetson
+    return {"name": name, "driver": driver, "memory_mb": memory,
+            "compute_capability": cap.splitlines()[0].strip() if cap else None,
             "cuda_driver_api": cuda.group(1) if cuda else None}
 
 

@@ -84,12 +84,13 @@ def register(app: typer.Typer) -> None:
                                               "from an export target profile."),
         warmup: int = typer.Option(10, help="Untimed calls (and pipeline frames) first."),
         iters: Optional[int] = typer.Option(None, help="Timed calls per configuration (default 100)."),
-        seconds: Optional[float] = typer.Option(None, help="Time budget per configuration instead of --iters."),
+        seconds: Optional[float] = typer.Option(None, help="Seconds per configuration instead of --iters."),
         video: Optional[Path] = typer.Option(None, help="Video file for end-to-end pipeline FPS."),
         data: Optional[str] = typer.Option(None, help="Accuracy data: synthetic:N or nyu:PATH."),
         protocol: str = typer.Option("standard", help="Evaluation protocol: standard or paper."),
         reference: Optional[Path] = typer.Option(None, help="FP32 model to measure agreement against."),
-        baseline: Optional[str] = typer.Option(None, help="torch-eager: time the PyTorch checkpoint too."),
+        baseline: Optional[str] = typer.Option(
+            None, help="torch-eager[:DEVICE]: time the checkpoint in PyTorch too."),
         checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint folder for --baseline."),
         threads: Optional[int] = typer.Option(None, help="CPU threads for ONNX Runtime and torch."),
         out: Optional[Path] = typer.Option(None, help="Output folder (default benchmarks/<device>)."),
@@ -109,7 +110,8 @@ def register(app: typer.Typer) -> None:
         batches, resolutions, precisions = _ints(batch, "--batch"), _resolutions(resolution), _names(precision)
         if profile:  # explicit flags win over the profile
             p_batches, p_res, p_prec = _profile(profile)
-            batches, resolutions, precisions = batches or p_batches, resolutions or p_res, precisions or p_prec
+            batches, resolutions = batches or p_batches, resolutions or p_res
+            precisions = precisions or p_prec
         for path in [*models, video, reference, checkpoint]:
             if path is not None and not path.exists():
                 raise UserError(f"not found: {path}")

@@ -117,21 +117,25 @@ def _pairs(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
+def can_fold_input(model: nn.Module) -> bool:
+    """Whether the model's encoder normalises inside (CLIP ViTs; not the RN50 baseline)."""
+    return getattr(model.encoder, "normalize", False) is True
+
+
 def fuse_model(model: nn.Module, *, moa: bool = True, context: bool = True,
                normalization: bool = True, frame_input: bool = False) -> nn.Module:
     """An eval-mode fused copy of `model` (the original is untouched).
 
     frame_input=True folds the 1/255 scale and BGR order too, for `FrameInput`.
-    DepthCLIP models get only the normalisation fold (they have no MoA or context).
+    DepthCLIP models get only the normalisation fold (they have no MoA or context), and
+    encoders that cannot fold it (`can_fold_input`) keep their normalisation.
     """
     fused = copy.deepcopy(model).eval()
     if moa and hasattr(fused, "moa"):
         fuse_moa(fused)
     if context and hasattr(fused, "use_context"):
         fold_context(fused)
-    if normalization or frame_input:
-        if not hasattr(fused.encoder, "normalize"):
-            raise UserError(f"{type(fused.encoder).__name__} does not support folded normalisation")
+    if (normalization or frame_input) and can_fold_input(fused):
         pre = fused.cfg.preprocess
         fold_input_transform(fused.encoder, scale=pre.scale if frame_input else 1.0,
                              bgr=frame_input)

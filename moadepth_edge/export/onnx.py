@@ -168,10 +168,11 @@ def export_onnx(
 
 def _export_modules(model: Any, fuse: bool, embed_preprocess: bool) -> tuple[Any, Any]:
     """(module to trace, unfused reference with the same input contract)."""
-    from .fuse import FrameInput, fuse_model
+    from .fuse import FrameInput, can_fold_input, fuse_model
 
     if embed_preprocess:
-        exported = FrameInput(fuse_model(model, frame_input=True), folded=True) if fuse \
+        folded = fuse and can_fold_input(model)
+        exported = FrameInput(fuse_model(model, frame_input=folded), folded=folded) if fuse \
             else FrameInput(model, folded=False)
         return exported.eval(), FrameInput(model, folded=False).eval()
     return (fuse_model(model) if fuse else model), model

@@ -106,15 +106,16 @@ class LiveSource(Source):
 
     def read(self) -> Frame | None:
         with self._cond:
-            while True:
+            while not self._stop.is_set():  # closed: no more frames, even a pending one
                 latest = self._latest
                 if latest is not None and latest.index > self._returned:
                     self.dropped += latest.index - self._returned - 1
                     self._returned = latest.index
                     return latest
-                if self._ended or self._stop.is_set():
+                if self._ended:
                     return None
                 self._cond.wait(0.1)
+            return None
 
     def close(self) -> None:
         self._stop.set()

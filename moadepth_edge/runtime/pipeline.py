@@ -63,7 +63,8 @@ class Pipeline:
     """Streams `source` through `backend` into `sinks`.
 
     `results()` yields each processed frame (depth at the frame's size) for embedding;
-    `run()` also renders and writes the sinks and returns the run's PipelineStats.
+    `run()` also renders and writes the sinks and returns the run's PipelineStats. A Pipeline
+    streams once: it closes its source (and sinks) when it ends.
     """
 
     def __init__(
@@ -75,7 +76,7 @@ class Pipeline:
         smooth: float = 0.0,
         colorizer: DepthColorizer | None = None,
         max_frames: int | None = None,
-        queue_size: int = 2,
+        queue_size: int | None = None,
         overlay: bool = True,
     ) -> None:
         self.backend = backend
@@ -88,8 +89,10 @@ class Pipeline:
         self.overlay = overlay
         self.stats = PipelineStats(backend=backend.name)
         self._stop = threading.Event()
-        self._q_in: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._q_out: queue.Queue = queue.Queue(maxsize=queue_size)
+        # one frame in flight per stage on a live source keeps latency low; files read ahead
+        size = queue_size or (1 if source.live else 2)
+        self._q_in: queue.Queue = queue.Queue(maxsize=size)
+        self._q_out: queue.Queue = queue.Queue(maxsize=size)
         self._threads: list[threading.Thread] = []
 
     # -- the two worker stages ----------------------------------------------------------------
@@ -193,7 +196,7 @@ class Pipeline:
         return Result(frame.index, frame.image, d, latency, fps)
 
     def _fail(self, failure: _Failure) -> None:
-        if failure.stage == "source" and not isinstance(failure.error, KeyboardInterrupt):
+        if failure.stage == "source":
             # a camera or file that breaks mid-run ends the run; what was written stays valid
             self.stats.stop_reason = f"source failed: {failure.error}"
             log.warning("%s failed after %d frames: %s", self.source.description,

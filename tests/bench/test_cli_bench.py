@@ -44,7 +44,9 @@ def test_full_run_measures_everything_and_reports_the_failures(bench_run):
     assert fp32.agreement.delta1_agreement == 1.0 and fp32.agreement.max_abs_err_m == 0.0
     assert int8.agreement.max_abs_err_m > 0  # quantisation changes the output a little
     assert int8.memory.model_size_mb < fp32.memory.model_size_mb
-    assert int8.speedup_pipeline is not None
+    base = by_id["ckpt/torch-eager/fp32/b1/64x64"]
+    assert int8.speedup_model == round(base.latency.p50 / int8.latency.p50, 3)
+    assert int8.speedup_pipeline == round(int8.pipeline.fps / base.pipeline.fps, 3)
     assert (out / "command.txt").read_text().strip() == report.command
     assert "--baseline torch-eager" in report.command and "--data synthetic:1" in report.command
 
@@ -158,3 +160,13 @@ def test_a_frame_model_is_timed_on_camera_sized_frames(tiny_frame_model, tmp_pat
     assert config.resolution == [120, 160] and config.latency.n == 3
     assert main(["bench", str(tiny_frame_model), *QUICK, "--out", str(tmp_path / "b")]) == 0
     assert load_report(tmp_path / "b" / "report.json").configs[0].resolution == [480, 640]
+
+
+def test_time_budget(tiny_models, tmp_path):
+    rc = main(["bench", str(tiny_models["fp32"]), "--warmup", "1", "--seconds", "0.2", "--threads", "1",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    report = load_report(tmp_path / "report.json")
+    assert report.budget["seconds"] == 0.2 and report.budget["iters"] is None
+    assert report.configs[0].latency.n >= 10
+    assert "--seconds 0.2" in report.command and "--iters" not in report.command

@@ -1,6 +1,7 @@
 """Every number in the Markdown report equals the JSON report (the tables are parsed back)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, Callable
@@ -89,3 +90,17 @@ def test_every_markdown_number_equals_the_json(bench_run):
 def test_parser_reads_escaped_pipes():
     md = "## T\n\n| config | error |\n|---|---|\n| a | x \\| y |\n"
     assert parse_tables(md) == {"T": [{"config": "a", "error": "x | y"}]}
+
+
+def test_busy_machine_note_reaches_the_markdown(bench_run):
+    from moadepth_edge.bench.markdown import render_markdown
+    from moadepth_edge.bench.schema import load_report
+    from moadepth_edge.bench.suite import busy_note
+
+    assert busy_note({"load_avg_1m": 0.1, "cpu_cores_logical": 2}) == []
+    (note,) = busy_note({"load_avg_1m": 3.5, "cpu_cores_logical": 2})
+    assert "load average 3.5 on 2 CPU threads" in note
+    _, out = bench_run
+    report = load_report(out / "report.json")
+    report = dataclasses.replace(report, notes=[note])
+    assert f"> {note}" in render_markdown(report)

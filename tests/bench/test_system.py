@@ -1,6 +1,8 @@
 """System information: what this machine is, and the Jetson-only parsers."""
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import onnxruntime
@@ -31,3 +33,36 @@ def test_device_slug_prefers_jetson_then_gpu_then_cpu():
         "nvidia-jetson-orin-nano-developer-kit"
     assert device_slug({"gpu": {"name": "NVIDIA GeForce RTX 4090"}}) == "nvidia-geforce-rtx-4090"
     assert device_slug({"cpu": "AMD EPYC 7763 64-Core Processor"}) == "cpu-amd-epyc-7763-64-core-processor"
+
+
+FAKE_SMI = """#!/bin/sh
+# stands in for the driver's tool on a machine without a GPU: the output format of nvidia-smi 550
+case "$*" in
+  *compute_cap*) echo "8.9" ;;
+  *name,driver_version*) echo "NVIDIA GeForce RTX 4090, 550.54.14, 24564" ;;
+  *memory.used*-lms*) while true; do echo "1234"; sleep 0.05; done ;;
+  *) echo "| NVIDIA-SMI 550.54.14    Driver Version: 550.54.14    CUDA Version: 12.4 |" ;;
+esac
+"""
+
+
+def test_gpu_fields_from_nvidia_smi_output(tmp_path, monkeypatch):
+    from moadepth_edge.bench import memory
+    from moadepth_edge.bench.system import gpu_info
+
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(FAKE_SMI)
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert gpu_info() == {"name": "NVIDIA GeForce RTX 4090", "driver": "550.54.14", "memory_mb": 24564.0,
+                          "compute_capability": "8.9", "cuda_driver_api": "12.4"}
+    monkeypatch.setattr(memory, "NvmlProbe", None)  # calling it fails: the nvidia-smi fallback is used
+    monkeypatch.setattr(memory, "_TEGRA_RELEASE", tmp_path / "absent")
+    probe = memory.open_gpu_probe()
+    assert probe is not None and probe.source == "nvidia-smi"
+    try:
+        with memory.PeakSampler(probe, interval=0.01) as sampler:
+            time.sleep(0.3)
+    finally:
+        probe.close()
+    assert sampler.result.gpu_mem_peak_mb == 1234.0

@@ -132,3 +132,17 @@ def test_bad_inputs_are_one_line_user_errors(tmp_path):
     with pytest.raises(UserError, match="opset"):
         export_onnx("moadepth-tiny", tmp_path / "m.onnx", opset=13)
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_simplify_keeps_layernorm_and_shrinks_the_graph(tiny_onnx, tiny_model, tmp_path):
+    path, _ = tiny_onnx
+    artifact = export_onnx(tiny_model, tmp_path / "s.onnx", simplify=True)
+    simple, plain = onnx.load(str(tmp_path / "s.onnx")), onnx.load(str(path))
+    assert _ops(simple)["LayerNormalization"] == _ops(plain)["LayerNormalization"]
+    assert len(simple.graph.node) < len(plain.graph.node)
+    assert artifact.extra["parity_error"] < 1e-4
+
+
+def test_depthclip_baseline_exports(tmp_path):
+    artifact = export_onnx("depthclip-tiny", tmp_path / "dc.onnx", embed_preprocess=True)
+    assert artifact.model_cfg.kind == "depthclip" and artifact.extra["parity_error"] < 1e-4

@@ -15,11 +15,12 @@ from moadepth_edge.train.state import TRAINER_STATE
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # three interpreters importing torch: ~10 s idle, 30 s on a busy 2-core box
 def test_torchrun_two_processes(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "moadepth_edge", "train", "--preset", "moadepth-tiny", "--data", "synthetic:16",
            "--synthetic-size", "24x32", "--epochs", "1", "--batch-size", "4", "--lr", "1e-3",
            "--workers", "0", "--eval-limit", "4", "--no-progress", "--out", str(out)]
