@@ -28,6 +28,7 @@ def eval_(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write metrics (and per-image values) here"),
     limit: Optional[int] = typer.Option(None, help="first N images only"),
     max_depth: Optional[float] = typer.Option(None, help="valid ground-truth cap (default 10 m; 80 for KITTI)"),
+    crop: Optional[str] = typer.Option(None, help="override the protocol's crop: eigen | garg | none"),
     data_root: Optional[Path] = typer.Option(None, help="folder the list's paths are relative to"),
     depth_scale: Optional[float] = typer.Option(None, help="depth file units per metre"),
     batch_size: int = typer.Option(8),
@@ -44,7 +45,7 @@ def eval_(
     from ..train.metrics import get_protocol
     from ..train.report import metric_table
 
-    proto = get_protocol(protocol, max_depth)
+    proto = get_protocol(protocol, max_depth, crop)
     folder = checkpoint_folder(checkpoint)
     reader = open_reader(data, "test", root=data_root, depth_scale=depth_scale)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else

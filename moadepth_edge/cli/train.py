@@ -34,6 +34,7 @@ def train(
     eval_data: Optional[str] = typer.Option(None, help="held-out data spec (default: the data's test / held-out split)"),
     eval_limit: Optional[int] = typer.Option(64, help="score at most N held-out images per evaluation (0: all)"),
     data_root: Optional[Path] = typer.Option(None, help="folder the list's paths are relative to"),
+    eval_data_root: Optional[Path] = typer.Option(None, help="the same for --eval-data"),
     depth_scale: Optional[float] = typer.Option(None, help="depth file units per metre (default per layout)"),
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT (not the paper's setting; for random-init tiny towers)"),
@@ -72,7 +73,8 @@ def train(
         train_cfg = dataclasses.replace(TrainCfg(amp=amp), **{k: v for k, v in given.items() if v is not None})
         run = RunSpec(
             out=str(out), data=data, eval_data=eval_data, eval_limit=eval_limit or None,
-            data_root=str(data_root) if data_root else None, depth_scale=depth_scale,
+            data_root=str(data_root) if data_root else None,
+            eval_data_root=str(eval_data_root) if eval_data_root else None, depth_scale=depth_scale,
             synthetic_size=_size(synthetic_size), train_all=train_all, cache=cache,
             save_every=save_every, device=device, progress=progress,
         )

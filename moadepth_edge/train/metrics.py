@@ -12,6 +12,7 @@ per-image median scaling). Crops scale proportionally for other frame sizes.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,14 +39,15 @@ PROTOCOLS = {
 }
 
 
-def get_protocol(name: str, max_depth: float | None = None) -> Protocol:
-    """A named protocol, optionally with another max depth (e.g. 80 m for KITTI)."""
+def get_protocol(name: str, max_depth: float | None = None, crop: str | None = None) -> Protocol:
+    """A named protocol, optionally with another max depth (80 m for KITTI) or crop."""
     if name not in PROTOCOLS:
         raise UserError(f"unknown protocol {name!r}; use one of: {', '.join(PROTOCOLS)}")
+    if crop is not None and crop not in ("eigen", "garg", "none"):
+        raise UserError(f"unknown crop {crop!r}; use eigen, garg or none")
     p = PROTOCOLS[name]
-    if max_depth is not None:
-        p = Protocol(p.name, p.min_depth, max_depth, p.crop, p.median_scaling)
-    return p
+    return dataclasses.replace(p, max_depth=max_depth if max_depth is not None else p.max_depth,
+                               crop=crop or p.crop)
 
 
 def crop_mask(shape: tuple[int, int], crop: str) -> np.ndarray:

@@ -7,6 +7,7 @@ Run folder:  last/ (checkpoint + trainer_state.pt)  best/  metrics.jsonl  train.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class RunSpec:
     eval_data: str | None = None  # default: the data's held-out / test split where it has one
     eval_limit: int | None = 64
     data_root: str | None = None
+    eval_data_root: str | None = None  # default: data_root
     depth_scale: float | None = None
     synthetic_size: tuple[int, int] = (120, 160)
     train_all: bool = False  # unfreeze the whole ViT (a departure from the paper; see README)
@@ -161,7 +163,8 @@ class Trainer:
             spec = run.data
         else:
             return None  # no known held-out split: pass --eval-data
-        return open_reader(spec, "test", root=run.data_root, depth_scale=run.depth_scale,
+        root = run.eval_data_root or (None if run.eval_data else run.data_root)
+        return open_reader(spec, "test", root=root, depth_scale=run.depth_scale,
                            synthetic_size=run.synthetic_size, seed=self.cfg.seed)
 
     def _state(self) -> dict[str, Any]:
@@ -227,6 +230,7 @@ class Trainer:
         process-local loop abruptly after that step, saving nothing (a simulated kill)."""
         if not self.resumed and self.run.eval_before:
             self._record_eval(epoch=0)
+        self._t0 = time.perf_counter()
         progress = TrainProgress(enabled=self.run.progress and self.env.is_main)
         with progress:
             while self.step < self.total_steps:
@@ -264,6 +268,7 @@ class Trainer:
         if self.log is not None:
             values = dict(zip(keys, mean.tolist()))
             values["lr"] = self.optimizer.param_groups[0]["lr"]
+            values["elapsed_s"] = round(time.perf_counter() - self._t0, 2)  # this process's training time
             self.log.log("train", self.step, epoch + 1, values)
 
     def _record_eval(self, epoch: int) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -85,7 +86,13 @@ def _mat5_double(name: str, values: np.ndarray) -> bytes:
     return element(14, body)
 
 
-def _write_labeled(tmp_path, n=5, h=6, w=8):
+def _mat5_compressed(name: str, values: np.ndarray) -> bytes:
+    """The same, zlib-compressed, as MATLAB's default `save` writes it."""
+    payload = zlib.compress(_mat5_double(name, values))
+    return struct.pack("<II", 15, len(payload)) + payload
+
+
+def _write_labeled(tmp_path, n=5, h=6, w=8, compressed=False):
     h5py = pytest.importorskip("h5py")
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (n, h, w, 3), dtype=np.uint8)
@@ -96,13 +103,15 @@ def _write_labeled(tmp_path, n=5, h=6, w=8):
         f["images"] = images.transpose(0, 3, 2, 1)  # (N, 3, W, H)
         f["depths"] = depths.transpose(0, 2, 1)  # (N, W, H)
     header = b"MATLAB 5.0 MAT-file".ljust(116) + b"\0" * 8 + struct.pack("<H", 0x0100) + b"IM"
+    var = _mat5_compressed if compressed else _mat5_double
     (tmp_path / "splits.mat").write_bytes(
-        header + _mat5_double("trainNdxs", np.array([1, 2, 4])) + _mat5_double("testNdxs", np.array([3, 5])))
+        header + var("trainNdxs", np.array([1, 2, 4])) + var("testNdxs", np.array([3, 5])))
     return path, images, depths
 
 
-def test_labeled_mat_axes_and_splits(tmp_path):
-    path, images, depths = _write_labeled(tmp_path)
+@pytest.mark.parametrize("compressed", [False, True])
+def test_labeled_mat_axes_and_splits(tmp_path, compressed):
+    path, images, depths = _write_labeled(tmp_path, compressed=compressed)
     test = NYULabeledReader(path, split="test")
     assert len(test) == 2
     s = test[0]  # MATLAB index 3 -> row 2

@@ -95,6 +95,10 @@ def test_average_is_per_image():
     assert avg.count == 2 and avg.result()["delta1"] == 0.5
 
 
-def test_unknown_protocol():
+def test_protocol_overrides_and_unknown_names():
+    kitti = get_protocol("standard", max_depth=80.0, crop="garg")
+    assert (kitti.max_depth, kitti.crop, kitti.median_scaling) == (80.0, "garg", False)
     with pytest.raises(UserError, match="standard"):
         get_protocol("eigen")
+    with pytest.raises(UserError, match="crop"):
+        get_protocol("standard", crop="centre")
