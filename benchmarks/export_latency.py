@@ -28,11 +28,11 @@ def export_bare_tower(model, path: Path, opset: int) -> None:
     """The open_clip visual tower alone (normalised image in, pooled embedding out)."""
     import torch
 
-    from moadepth_edge.export.onnx import _no_mha_fastpath, _quiet_export_warnings
+    from moadepth_edge.export.trace import tracing
 
     visual = model.encoder.visual.eval()
     h, w = model.cfg.preprocess.size
-    with torch.no_grad(), _no_mha_fastpath(torch), _quiet_export_warnings():
+    with tracing():
         torch.onnx.export(visual, (torch.rand(1, 3, h, w),), str(path), dynamo=False,
                           opset_version=opset, input_names=["image"], output_names=["embedding"],
                           dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}})

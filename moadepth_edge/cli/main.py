@@ -14,7 +14,7 @@ import typer
 from ..errors import UserError
 
 # verb modules, in help order; each exists only once its command works
-VERBS: tuple[str, ...] = ("info", "run", "bench", "export", "build", "train", "eval")
+VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench")
 
 app = typer.Typer(
     name="moadepth-edge",

@@ -38,6 +38,7 @@ def train(
     depth_scale: Optional[float] = typer.Option(None, help="depth file units per metre (default per layout)"),
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT (not the paper's setting; for random-init tiny towers)"),
+    augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
     cache: bool = typer.Option(False, "--cache", help="keep decoded samples in memory"),
     workers: Optional[int] = typer.Option(None, help="DataLoader workers (default 2)"),
     seed: Optional[int] = typer.Option(None),
@@ -75,7 +76,7 @@ def train(
             out=str(out), data=data, eval_data=eval_data, eval_limit=eval_limit or None,
             data_root=str(data_root) if data_root else None,
             eval_data_root=str(eval_data_root) if eval_data_root else None, depth_scale=depth_scale,
-            synthetic_size=_size(synthetic_size), train_all=train_all, cache=cache,
+            synthetic_size=_size(synthetic_size), train_all=train_all, augment=augment, cache=cache,
             save_every=save_every, device=device, progress=progress,
         )
         trainer = Trainer(model_cfg, train_cfg, run, pretrained=model_cfg.clip.pretrained is not None)

@@ -2,6 +2,7 @@
 
 Torch-based parts (fusion, tracing) are imported lazily by their functions.
 """
-from .onnx import ParityError, export_onnx, relative_error
+from .onnx import export_onnx
+from .parity import ParityError, relative_error
 
 __all__ = ["ParityError", "export_onnx", "relative_error"]

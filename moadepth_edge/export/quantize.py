@@ -1,11 +1,14 @@
 """INT8 Q/DQ ONNX by static calibration, with a ViT-safe policy.
 
 Quantized: the matrix products of Linear layers (MatMul / Gemm with a constant weight) in the
-ViT blocks and the MoA experts - weights per output channel, symmetric int8. Kept in float:
+ViT blocks, the MoA experts and CLIP's output projection - weights per output channel,
+symmetric int8. Kept in float:
 LayerNorm, Softmax, the attention's activation x activation products, residual additions,
 the patch embedding, the MoA routers and the depth head. The Q/DQ file is what TensorRT's
-explicit quantization consumes: symmetric int8 activations (zero point 0) are the default
-for that reason; "asymmetric" (uint8 activations) is an option for CPU-only deployments.
+explicit quantization consumes: symmetric int8 activations (zero point 0) and float biases
+are the default for that reason. "asymmetric" (uint8 activations, int32 biases) is for ONNX
+Runtime on x86 CPUs, whose fast int8 kernels (VNNI: unsigned x signed) are U8S8; with int8
+activations ORT fuses fewer Q/DQ patterns and runs no faster than FP32.
 """
 from __future__ import annotations
 
@@ -84,6 +87,9 @@ def quantize_int8(
         "WeightSymmetric": True,
         "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
         "MatMulConstBOnly": True,
+        # TensorRT's Q/DQ layers take int8 (not int32): biases stay float for it; ORT's CPU
+        # QGemm takes an int32 bias
+        "QuantizeBias": not symmetric,
     }
     if method == "percentile":
         extra["CalibPercentile"] = percentile

@@ -24,6 +24,7 @@ from ..model.checkpoint import load_checkpoint, read_checkpoint_meta
 from ..model.depth_model import DepthOutput
 from .distributed import DistEnv, all_reduce_mean, barrier, broadcast_object, init_distributed
 from .evaluate import evaluate
+from .interrupt import StopRequest
 from .losses import DepthLoss, router_entropy
 from .metrics import get_protocol
 from .optim import build_optimizer, build_scheduler
@@ -226,13 +227,17 @@ class Trainer:
         return {**parts.as_floats(), "router_entropy": float(router_entropy([g.detach() for g in out["router_weights"]]))}
 
     def fit(self, stop_at_step: int | None = None) -> dict[str, float] | None:
-        """Train to cfg.epochs; returns the last held-out metrics. stop_at_step ends the
-        process-local loop abruptly after that step, saving nothing (a simulated kill)."""
+        """Train to cfg.epochs; returns the last held-out metrics.
+
+        Ctrl-C / SIGTERM checkpoints after the current step and raises KeyboardInterrupt
+        (resume with `resume`). stop_at_step ends the process-local loop abruptly after that
+        step, saving nothing: a simulated kill, for tests.
+        """
         if not self.resumed and self.run.eval_before:
             self._record_eval(epoch=0)
         self._t0 = time.perf_counter()
         progress = TrainProgress(enabled=self.run.progress and self.env.is_main)
-        with progress:
+        with progress, StopRequest(self.env) as stop:
             while self.step < self.total_steps:
                 epoch, done = divmod(self.step, self.steps_per_epoch)
                 self.sampler.set_epoch(epoch, done)
@@ -250,6 +255,9 @@ class Trainer:
                         running, n_running = {}, 0
                     if stop_at_step is not None and self.step >= stop_at_step:
                         return None
+                    if stop.should_stop():
+                        self.save()
+                        raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved")
                     if self.run.save_every and self.step % self.run.save_every == 0 \
                             and self.step % self.steps_per_epoch:
                         self.save()

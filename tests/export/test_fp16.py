@@ -1,7 +1,6 @@
 """FP16 export: matrix products in FP16; LayerNorm, Softmax and the depth head in FP32."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from moadepth_edge.export.fuse import (FrameInput, FusedMoA, fold_context, fold_input_transform,
                                        fuse_model)
-from moadepth_edge.export.onnx import relative_error
+from moadepth_edge.export import relative_error
 
 TOL = 1e-5
 

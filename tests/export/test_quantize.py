@@ -48,8 +48,6 @@ def test_weights_per_channel_and_activations_symmetric(int8_model):
     for n in proto.graph.node:
         if n.op_type == "DequantizeLinear" and len(n.input) > 2 and n.input[2] in inits:
             zero = inits[n.input[2]]
-            if zero.dtype == np.int32:  # a Gemm bias
-                continue
             assert zero.dtype == np.int8 and not zero.any()  # TensorRT: symmetric int8
             per_channel += inits[n.input[1]].size > 1
     assert per_channel >= 20
@@ -81,3 +79,20 @@ def test_calibration_skips_depth_maps(tmp_path):
 def test_nyu_calibration_reads_the_rgb_frames(shared_data):
     frames = calibration_frames(f"nyu:{shared_data / 'nyu_samples'}", 8)
     assert len(frames) == 3 and all(f.shape == (480, 640, 3) for f in frames)
+
+
+def test_tensorrt_style_file_keeps_biases_float(int8_model):
+    proto, _ = int8_model
+    inits = {i.name: i for i in proto.graph.initializer}
+    dq_inputs = [inits[n.input[0]] for n in proto.graph.node
+                 if n.op_type == "DequantizeLinear" and n.input[0] in inits]
+    assert dq_inputs and all(t.data_type == onnx.TensorProto.INT8 for t in dq_inputs)
+
+
+def test_cpu_style_file_uses_uint8_activations(tiny_model, tmp_path):
+    path = tmp_path / "cpu.onnx"
+    export_onnx(tiny_model, path, precision="int8", calib="synthetic:2", int8_activations="asymmetric")
+    proto = onnx.load(str(path))
+    q_types = {i.data_type for i in proto.graph.initializer
+               if any(n.op_type == "QuantizeLinear" and n.input[2] == i.name for n in proto.graph.node)}
+    assert q_types == {onnx.TensorProto.UINT8}

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 
 from moadepth_edge.artifact import ModelArtifact
 from moadepth_edge.config import get_preset
