@@ -37,7 +37,7 @@ def train(
     eval_data_root: Optional[Path] = typer.Option(None, help="the same for --eval-data"),
     depth_scale: Optional[float] = typer.Option(None, help="depth file units per metre (default per layout)"),
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
-    train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT (not the paper's setting; for random-init tiny towers)"),
+    train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT, patch embedding included (not the paper's setting)"),
     augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
     cache: bool = typer.Option(False, "--cache", help="keep decoded samples in memory"),
     workers: Optional[int] = typer.Option(None, help="DataLoader workers (default 2)"),

@@ -14,6 +14,7 @@ import numpy as np
 from .._lazy import lazy_import
 from ..artifact import ModelArtifact
 from ..errors import UserError
+from ..runtime.backends.onnxruntime import cpu_disabled_optimizers
 
 # ORT vs PyTorch (fp32, unfused) on the same input; metric: see `parity_error`
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 5e-2}
@@ -40,12 +41,6 @@ def parity_error(actual: np.ndarray, reference: np.ndarray, precision: str) -> f
         ref = np.asarray(reference, np.float64)
         return float(np.mean(np.abs(np.asarray(actual, np.float64) - ref) / np.maximum(np.abs(ref), 1e-6)))
     return relative_error(actual, reference)
-
-
-def cpu_disabled_optimizers(precision: str) -> list[str]:
-    """ORT CPU graph optimizers to turn off for a model of `precision`: ONNX Runtime 1.32's
-    NCHWc layout transformer crashes (segfault) on the FP16 graph at ORT_ENABLE_ALL."""
-    return ["NchwcTransformer"] if precision == "fp16" else []
 
 
 def check_parity(path: Path, reference: Any, artifact: ModelArtifact, batches: tuple[int, ...],

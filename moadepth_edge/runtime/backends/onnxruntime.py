@@ -69,9 +69,10 @@ class OnnxRuntimeBackend(Backend):
         ort = _import_ort()
         names = resolve_providers(providers, ort.get_available_providers())
         provider_opts = []
+        declared_fp16 = _declared_fp16(path)
         for name in names:
             if name == "TensorrtExecutionProvider":
-                use_fp16 = _declared_fp16(path) if fp16 is None else fp16
+                use_fp16 = declared_fp16 if fp16 is None else fp16
                 provider_opts.append(
                     tensorrt_provider_options(device_id, use_fp16, engine_cache_dir, timing_cache_dir)
                 )
@@ -86,7 +87,8 @@ class OnnxRuntimeBackend(Backend):
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             session = ort.InferenceSession(
-                str(path), sess_options=so, providers=names, provider_options=provider_opts
+                str(path), sess_options=so, providers=names, provider_options=provider_opts,
+                disabled_optimizers=cpu_disabled_optimizers("fp16" if declared_fp16 else "fp32"),
             )
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
             raise UserError(f"ONNX Runtime cannot load {path.name}: {_first_line(exc)}") from None
@@ -151,6 +153,12 @@ def tensorrt_provider_options(
             opts[f"trt_{key}_cache_enable"] = "True"
             opts[f"trt_{key}_cache_path"] = str(folder)
     return opts
+
+
+def cpu_disabled_optimizers(precision: str) -> list[str]:
+    """ORT CPU graph optimizers to turn off for a model of `precision`: ONNX Runtime 1.32's
+    NCHWc layout transformer crashes (segfault) on the FP16 graph at ORT_ENABLE_ALL."""
+    return ["NchwcTransformer"] if precision == "fp16" else []
 
 
 def _declared_fp16(path: Path) -> bool:

@@ -40,7 +40,7 @@ def test_missing_corrupt_and_metadata_free_models(tmp_path, tiny_onnx):
         OnnxRuntimeBackend.load(tmp_path / "none.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a protobuf at all")
-    with pytest.raises(UserError, match="cannot load"):
+    with pytest.raises(UserError, match="not a readable ONNX model"):
         OnnxRuntimeBackend.load(junk)
     bare = onnx.load(str(tiny_onnx))
     del bare.metadata_props[:]
@@ -72,3 +72,18 @@ def test_tensorrt_provider_options_create_cache_folders(tmp_path):
     assert opts["trt_timing_cache_path"] == str(tmp_path / "timing")
     assert (tmp_path / "engines").is_dir() and (tmp_path / "timing").is_dir()
     assert "trt_engine_cache_enable" not in tensorrt_provider_options(0, False, None, None)
+
+
+def test_fp16_model_runs_on_cpu_and_agrees_with_fp32(tiny_model, tiny_onnx, tmp_path):
+    """ORT 1.32's NCHWc transformer segfaults on FP16 graphs; the backend turns it off."""
+    from moadepth_edge.export import export_onnx
+    from moadepth_edge.runtime.backends import load_backend
+
+    fp16 = tmp_path / "tiny-fp16.onnx"
+    export_onnx(tiny_model, fp16, precision="fp16")
+    x = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
+    with load_backend(fp16) as half, load_backend(tiny_onnx) as full:
+        assert half.artifact.precision == "fp16"
+        a, b = half.infer(x), full.infer(x)
+    assert a.dtype == np.float32 and a.shape == b.shape
+    assert np.max(np.abs(a - b) / np.abs(b)) < 2e-2
