@@ -15,7 +15,7 @@ _HINTS = {
     "tensorrt": "trt",
     "cuda": "trt",
     "pycuda": "trt",
-    "h5py": "data",
+    "h5py": "train",
     "matplotlib": "plots",
 }
 

@@ -94,7 +94,8 @@ def train(
             rows["after"] = final
         console.print(metric_table(rows, title=f"held-out {trainer.eval_reader.kind} data, "
                                               f"{trainer.run.eval_limit or 'all'} images, step {trainer.step}"))
-    console.print(f"checkpoints: {out / 'last'}  {out / 'best'}   logs: {out / 'metrics.jsonl'}")
+    saved = "  ".join(str(out / d) for d in ("last", "best") if (out / d).is_dir())
+    console.print(f"checkpoints: {saved}   logs: {out / 'metrics.jsonl'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,67 @@
+"""The README's first command: the bundled tiny model, exported and streamed over a clip."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from moadepth_edge.cli.main import main
+from moadepth_edge.demo import DEMO_CHECKPOINT, run_demo
+
+
+def _frames(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    summary = run_demo(out, frames=6, say=lambda _m: None)
+    return out, summary
+
+
+def test_bundled_checkpoint_is_present():
+    assert (DEMO_CHECKPOINT / "config.json").is_file()
+    assert (DEMO_CHECKPOINT / "model.safetensors").is_file()
+
+
+def test_demo_writes_everything_it_promises(demo_out):
+    out, summary = demo_out
+    assert summary.frames == 6
+    assert _frames(out / "run.mp4") == 6  # one output frame per input frame
+    assert len(list((out / "depth").glob("*.png"))) == 6
+    frame = cv2.imread(str(out / "frame.png"))
+    assert frame is not None and frame.shape[1] == 3 * 320  # frame | predicted | true
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["delta1"] == summary.delta1 and saved["frames"] == 6
+
+
+def test_bundled_model_reads_depth_from_the_image(demo_out):
+    """The shipped model must beat a constant guess at the clip's own median depth."""
+    import numpy as np
+
+    from moadepth_edge.data.synthetic import write_clip
+    from moadepth_edge.demo import DEMO_CLIP_SEED
+    from moadepth_edge.train.metrics import MetricAverager, evaluate_depth, get_protocol
+
+    out, summary = demo_out
+    clip = write_clip(out / "clip-check", n_frames=6, size=(240, 320), seed=DEMO_CLIP_SEED)
+    protocol = get_protocol("standard", crop="none")
+    constant = MetricAverager()
+    for i in range(6):
+        gt = clip.read_depth(i)
+        constant.update(evaluate_depth(np.full_like(gt, np.median(gt[gt > 0])), gt, protocol))
+    assert summary.rmse < constant.result()["rmse"]
+
+
+def test_demo_cli_and_missing_checkpoint(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "o"), "--frames", "2"]) == 0
+    assert "delta1" in capsys.readouterr().out
+    assert main(["demo", "--out", str(tmp_path / "o2"), "--checkpoint", str(tmp_path / "none")]) == 2
+    assert "demo checkpoint not found" in capsys.readouterr().err
