@@ -45,6 +45,8 @@ def session(path: Path, threads: int, optimized: Path | None = None):
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # sessions take turns: a finished session's spinning workers would steal the next one's cores
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if optimized is not None:  # to list the kernels ORT chose; same process and machine
         opts.optimized_model_filepath = str(optimized)
         opts.log_severity_level = 3
