@@ -44,13 +44,11 @@ def test_depth_matches_the_geometry():
     np.testing.assert_allclose(depth[22:26, 30:34], 0.7, rtol=1e-5)
 
 
-def test_renders_a_vga_frame_quickly():
-    import time
-
-    t = time.perf_counter()
-    s = render_sample(3, (480, 640))
-    assert s.rgb.shape == (480, 640, 3)
-    assert time.perf_counter() - t < 5.0  # generous: a shared 2-core CI machine; ~0.3 s alone
+def test_renders_a_vga_frame_with_valid_depth():
+    s = render_sample(3, (480, 640))  # speed: README, `python -m timeit` line under Synthetic scenes
+    assert s.rgb.shape == (480, 640, 3) and s.rgb.dtype == np.uint8
+    assert s.depth.shape == (480, 640) and s.valid.mean() > 0.99
+    assert 0.5 <= s.depth[s.valid].min() and s.depth[s.valid].max() <= 10.0
 
 
 def test_splits_never_share_a_room():
