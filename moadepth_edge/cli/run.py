@@ -114,6 +114,8 @@ def run(
     print(f"{stats.stop_reason}: {stats.summary_line()}", file=sys.stderr)
     if stats.stop_reason == "interrupted":
         return 130
+    if stats.frames == 0:
+        raise UserError(f"no frame could be read from {source if source is not None else f'camera {camera}'}")
     return 1 if stats.stop_reason.startswith("source failed") else 0
 
 

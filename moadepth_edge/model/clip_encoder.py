@@ -57,8 +57,12 @@ def create_clip(cfg: ModelCfg, pretrained: bool) -> tuple[nn.Module, Any]:
                 force_quick_gelu=cfg.clip.quick_gelu,
                 force_image_size=h if h == w else (h, w),  # ResNets take an int
             )
-    except RuntimeError as exc:  # state-dict mismatch from a local weights file
+    except RuntimeError as exc:  # a failed download, or a state-dict mismatch from a local file
         first = str(exc).strip().splitlines()[0]
+        if "download" in first.lower():
+            raise CheckpointError(
+                f"cannot download CLIP weights {weights!r} for {cfg.clip.model_name} (offline?): "
+                "pass a local weights file with --clip PATH, or --clip none for random init") from None
         raise CheckpointError(
             f"CLIP weights {weights!r} do not match {cfg.clip.model_name}: {first}") from None
     except (FileNotFoundError, OSError) as exc:

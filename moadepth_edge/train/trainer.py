@@ -91,6 +91,10 @@ class Trainer:
         self.device = _device(run.device, self.env)
         torch.manual_seed(train_cfg.seed)
 
+        # data first: a bad --data spec fails before any CLIP weights are fetched
+        self.train_reader = open_reader(run.data, "train", root=run.data_root, depth_scale=run.depth_scale,
+                                        synthetic_size=run.synthetic_size, seed=train_cfg.seed)
+        self.eval_reader = self._eval_reader()
         if _resume_from is not None:
             self.model = load_checkpoint(_resume_from)
         else:
@@ -102,9 +106,6 @@ class Trainer:
                 p.requires_grad_(True)
         self.model.to(self.device).train()
 
-        self.train_reader = open_reader(run.data, "train", root=run.data_root, depth_scale=run.depth_scale,
-                                        synthetic_size=run.synthetic_size, seed=train_cfg.seed)
-        self.eval_reader = self._eval_reader()
         self.dataset = DepthDataset(self.train_reader, model_cfg.preprocess.size,
                                     Augment() if run.augment else None, train_cfg.seed, run.cache)
         self.sampler = ResumableSampler(len(self.dataset), batch_size=train_cfg.batch_size,

@@ -76,3 +76,10 @@ def test_user_mistakes_are_one_line(tiny_onnx, clip, capsys, args, message):
 def test_missing_model_is_one_line(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.onnx"), "--source", "x.mp4"]) == 2
     assert "model not found" in capsys.readouterr().err
+
+
+def test_a_source_with_no_readable_frame_fails(tiny_onnx, tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a jpeg")
+    assert main(["run", str(tiny_onnx), "--source", str(bad), "--headless"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"error: no frame could be read from {bad}")
