@@ -169,8 +169,5 @@ class FrameInput(nn.Module):
         x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
         if not self.folded:
             x = x.flip(1) * self.scale
-        if hasattr(self.model, "forward_train"):
-            grid = self.model.forward_train(x).grid_depth  # token grid: one upsampling only
-        else:
-            grid = self.model(x)
+        grid = self.model.forward_grid(x)  # token grid: one upsampling, straight to frame size
         return F.interpolate(grid, size=frame.shape[1:3], mode="bilinear", align_corners=False)

@@ -84,7 +84,10 @@ class DepthModel(nn.Module):
             gate=out.gate, router_weights=routes,
         )
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward_grid(self, image: torch.Tensor) -> torch.Tensor:
+        """Fused depth on the token grid [B, 1, h, w], before upsampling."""
         feats, grid = self._tokens(image, None)
-        out = self.head(feats, grid, self.context if self.use_context else None)
-        return upsample_depth(out.depth, image.shape[-2:])
+        return self.head(feats, grid, self.context if self.use_context else None).depth
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return upsample_depth(self.forward_grid(image), image.shape[-2:])

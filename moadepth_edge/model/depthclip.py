@@ -36,10 +36,13 @@ class DepthCLIP(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return []
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward_grid(self, image: torch.Tensor) -> torch.Tensor:
+        """Depth on the feature grid [B, 1, h, w], before upsampling."""
         feats = F.normalize(self.encoder(image), dim=-1)  # [B, h*w, C]
         h, w = self.encoder.grid_size(*image.shape[-2:])
         sim = self.cfg.depthclip.logit_scale * feats @ self.text_features.t()  # [B, h*w, K]
         sim = sim.transpose(1, 2).reshape(image.shape[0], -1, h, w)
-        depth = depth_from_similarity(sim, self.depths, self.cfg.depthclip.temperature)
-        return upsample_depth(depth, image.shape[-2:])
+        return depth_from_similarity(sim, self.depths, self.cfg.depthclip.temperature)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return upsample_depth(self.forward_grid(image), image.shape[-2:])

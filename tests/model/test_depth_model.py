@@ -112,3 +112,14 @@ def test_moa_layers_out_of_range_rejected():
     cfg = replace(get_preset("moadepth-tiny"), moa=MoACfg(layers=(1, 7)))
     with pytest.raises(ValueError, match="out of range"):
         build_model(cfg)
+
+
+def test_forward_grid_is_the_token_grid_depth_before_upsampling(tiny):
+    from moadepth_edge.model.heads import upsample_depth
+
+    image = torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        grid = tiny.forward_grid(image)
+        assert grid.shape == (1, 1, 3, 4)
+        torch.testing.assert_close(grid, tiny.forward_train(image).grid_depth)
+        torch.testing.assert_close(tiny(image), upsample_depth(grid, (96, 128)))
