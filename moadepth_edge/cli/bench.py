@@ -136,13 +136,18 @@ def _bench(plan: BenchPlan, out: Path | None) -> int:
     from ..bench.schema import save_report
     from ..bench.suite import Suite
     from ..bench.system import device_slug, system_info
+    from ..errors import MissingDependency
 
     folder = out or Path("benchmarks") / device_slug(system_info())
     command = command_line(plan, folder)
     with BenchProgress() as progress:
         report = Suite(plan, progress).run(command=command)
     save_report(report, folder / "report.json")
-    plots = write_plots(report, folder / "plots")
+    try:
+        plots = write_plots(report, folder / "plots")
+    except MissingDependency as exc:  # a device without matplotlib still gets JSON + Markdown
+        print(f"warning: no plots: {exc}", file=sys.stderr)
+        plots = []
     (folder / "report.md").write_text(render_markdown(report, [f"plots/{p.name}" for p in plots]))
     (folder / "command.txt").write_text(report.command + "\n")
     _print_summary(report)

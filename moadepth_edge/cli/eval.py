@@ -35,10 +35,12 @@ def eval_(
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
 ) -> None:
     """Evaluate a checkpoint: per-image-averaged δ1-3, AbsRel, SqRel, RMSE, RMSE-log, log10, SILog."""
-    import torch
     from rich.console import Console
     from rich.progress import Progress
 
+    from .._lazy import lazy_import
+
+    torch = lazy_import("torch")  # a one-line install hint where the train extra is missing
     from ..data.spec import open_reader
     from ..model.checkpoint import checkpoint_sha256, load_checkpoint
     from ..train.evaluate import evaluate

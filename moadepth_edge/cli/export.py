@@ -55,7 +55,7 @@ def export(
     onnx_path = out / f"{stem}.onnx"
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("exporting", total=None)
         artifact = export_onnx(target, onnx_path, calib=calib, calib_max_images=calib_images,
                                progress=lambda msg: bar.update(task, description=msg), **opts)

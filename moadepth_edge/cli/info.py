@@ -8,11 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._lazy import lazy_import
 from ..config import PRESETS, get_preset, to_dict
 from ..errors import UserError
 
 
 def _load(target: str):
+    lazy_import("torch")  # a one-line install hint where the train extra is missing
     from ..model import build_model
     from ..model.checkpoint import load_checkpoint
 

@@ -52,6 +52,9 @@ def train(
 
     from rich.console import Console
 
+    from .._lazy import lazy_import
+
+    lazy_import("torch")  # a one-line install hint where the train extra is missing
     from ..config import TrainCfg, get_preset, replace
     from ..train.distributed import cleanup
     from ..train.report import metric_table
