@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
@@ -20,19 +20,28 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 
 
+def previous_copy(folder: Path) -> Path:
+    """Where the previous version of `folder` sits while a new one is moved into place: a crash
+    between the two renames leaves the last complete checkpoint there."""
+    return folder.with_name(f".{folder.name}.old")
+
+
 def _atomic_replace_dir(tmp: Path, folder: Path) -> None:
     """Move a fully written temp folder into place; the old one goes only after that."""
-    old = None
+    old = previous_copy(folder)
+    shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         os.replace(folder, old)
     os.replace(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
-def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write `model` to `folder` atomically (a crash leaves the previous checkpoint intact)."""
+def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] | None = None,
+                    add_files: Callable[[Path], None] | None = None) -> Path:
+    """Write `model` to `folder` atomically (a crash leaves the previous checkpoint intact).
+
+    add_files(tmp_folder) may write more files (a trainer's state) before the folder moves
+    into place, so they land in the same atomic swap."""
     safetensors_torch = lazy_import("safetensors.torch")
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +58,8 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         safetensors_torch.save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
+        if add_files is not None:
+            add_files(tmp)
         _atomic_replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

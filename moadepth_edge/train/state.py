@@ -3,9 +3,7 @@ downstream tool reads it) plus `trainer_state.pt` (optimizer, scheduler, AMP sca
 epoch, RNG states), swapped into place as one folder so a crash never leaves half of one."""
 from __future__ import annotations
 
-import os
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..model.checkpoint import save_checkpoint
+from ..model.checkpoint import previous_copy, save_checkpoint
 
 TRAINER_STATE = "trainer_state.pt"
 
@@ -36,24 +34,17 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_run_checkpoint(model: nn.Module, folder: Path, extra: dict[str, Any],
                         trainer_state: dict[str, Any] | None) -> Path:
-    """Write `folder` (model + config + optional trainer state) atomically."""
-    staging = folder.with_name(f".{folder.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    save_checkpoint(model, staging, extra=extra)
-    if trainer_state is not None:
-        torch.save(trainer_state, staging / TRAINER_STATE)
-    old = folder.with_name(f".{folder.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    """Write `folder` (model + config + optional trainer state) atomically, in one swap."""
+    def add_state(tmp: Path) -> None:
+        torch.save(trainer_state, tmp / TRAINER_STATE)
+
+    return save_checkpoint(model, folder, extra=extra,
+                           add_files=None if trainer_state is None else add_state)
 
 
 def find_run_checkpoint(folder: Path) -> Path | None:
     """`folder`, or the previous copy when a crash hit between the two renames."""
-    for path in (folder, folder.with_name(f".{folder.name}.old")):
+    for path in (folder, previous_copy(folder)):
         if (path / TRAINER_STATE).is_file():
             return path
     return None
