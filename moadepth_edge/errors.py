@@ -1,4 +1,9 @@
-"""Errors that reach the user as one line (the CLI prints them and exits 2), not a traceback."""
+"""The error classes the CLI's one boundary (cli/main.py) turns into one line and an exit code.
+
+UserError and its subclasses: a mistake in the user's input, found before the work starts where
+it can be (exit 2). RunFailure: the run started and then failed (a write failed, a source died;
+exit 1). Everything else is unexpected: one line saying where the traceback went (exit 1).
+"""
 from __future__ import annotations
 
 
@@ -16,3 +21,20 @@ class CheckpointError(UserError):
 
 class IncompatibleEngine(UserError):
     """An engine built for another GPU / TensorRT version; the message says what to rebuild."""
+
+
+class ConfigError(UserError):
+    """A saved config (checkpoint, artifact, engine header, profile) with wrong types or values."""
+
+
+class RunFailure(Exception):
+    """The work started and then failed: a write failed (disk full, path gone), a source died."""
+
+
+class WriteFailed(RunFailure):
+    """Writing an output file failed; the message names the file and the cause."""
+
+    def __init__(self, path: object, cause: BaseException | str) -> None:
+        why = cause if isinstance(cause, str) else (getattr(cause, "strerror", None) or str(cause) or type(cause).__name__)
+        super().__init__(f"cannot write {path}: {why}")
+        self.path = path

@@ -6,12 +6,14 @@ inside the command functions, so `run` and `bench` work on a device without torc
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Sequence
 
 import typer
 
-from ..errors import UserError
+from .. import signals
+from .boundary import report_failure
 
 # verb modules, in help order; each exists only once its command works
 VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench")
@@ -27,8 +29,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show the full traceback of an unexpected failure "
+                               "(also MOADEPTH_DEBUG=1)"),
+) -> None:
     """MoA-DepthCLIP monocular depth: train, export, build TensorRT engines, run, bench."""
+    if debug:
+        os.environ["MOADEPTH_DEBUG"] = "1"
 
 
 for _verb in VERBS:
@@ -36,24 +43,18 @@ for _verb in VERBS:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI on `argv`; user mistakes print one `error:` line and return 2."""
+    """Run the CLI on `argv` and return its exit code: 0 ok; 1 the run failed (a write failed,
+    a source died, an unexpected error); 2 a user mistake (one `error:` line); 128+N stopped by
+    signal N (130 SIGINT, 143 SIGTERM) after finalising every output."""
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        rv = app(args=args, prog_name="moadepth-edge", standalone_mode=False)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (typer.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
-        return 130
-    except typer.Exit as exc:
-        return exc.exit_code
-    except Exception as exc:
-        # bad flags: click's usage error (typer vendors click in newer releases, so match by shape)
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            return exc.exit_code
-        raise
+    with signals.handle_signals():
+        try:
+            rv = app(args=args, prog_name="moadepth-edge", standalone_mode=False)
+        except BaseException as exc:  # the one error boundary: every exit path is decided here
+            return report_failure(exc)
+        stopped = signals.requested()
+    if stopped is not None:
+        return signals.exit_code(stopped)
     return rv if isinstance(rv, int) else 0
 
 

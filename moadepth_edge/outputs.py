@@ -1,0 +1,125 @@
+"""Output paths, checked before the work starts, and writes that are checked and atomic.
+
+`output_dir` / `output_file` turn every way an output can be wrong (an existing file of the
+other kind, an unwritable or read-only folder, a path under a file) into one UserError before
+any work is done. `write_text` / `write_bytes` / `replace_from` write through a temp file in the
+same folder and rename it into place, so a reader never sees half a file; any OSError on the
+way (disk full, folder gone) becomes WriteFailed naming the file. Torch-free.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import UserError, WriteFailed
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _probe_writable(folder: Path, flag: str, what: Path) -> None:
+    """Create and remove a file in `folder`: the only test that is right on read-only mounts,
+    /proc, ACLs and root (os.access says yes to root on a read-only file system)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".moadepth-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise UserError(f"{flag} {what}: cannot write in {folder} ({_reason(exc)})") from None
+
+
+def _make_dir(folder: Path, flag: str, what: Path) -> None:
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"{flag} {what}: {parent} is a file, not a folder")
+        if parent.exists():
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{flag} {what}: cannot create folder {folder} ({_reason(exc)})") from None
+
+
+def output_dir(path: str | Path, flag: str = "output") -> Path:
+    """A folder that exists (created if needed) and can be written; else UserError."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path}: is a file, expected a folder")
+    _make_dir(path, flag, path)
+    _probe_writable(path, flag, path)
+    return path
+
+
+def output_file(path: str | Path, flag: str = "output", suffixes: tuple[str, ...] = ()) -> Path:
+    """A file path whose folder exists (created if needed) and can be written, that is not a
+    folder, with one of `suffixes` if given; else UserError. The file itself is not created."""
+    path = Path(path).expanduser()
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UserError(f"{flag} {path}: expected a {' or '.join(suffixes)} file")
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: is a folder, expected a file name")
+    if path.exists() and not os.path.isfile(path):
+        raise UserError(f"{flag} {path}: exists and is not a regular file")
+    _make_dir(path.parent, flag, path)
+    _probe_writable(path.parent, flag, path)
+    return path
+
+
+def refuse_earlier_outputs(folder: Path, patterns: tuple[str, ...], overwrite: bool, flag: str) -> None:
+    """Refuse to mix runs: `folder` already holding files matching `patterns` is a UserError
+    unless `overwrite` (then they are replaced as the new run writes its own)."""
+    if overwrite or not folder.is_dir():
+        return
+    for pattern in patterns:
+        first = next(iter(folder.glob(pattern)), None)
+        if first is not None:
+            raise UserError(f"{flag} {folder} already holds outputs of an earlier run ({first.name}); "
+                            "choose an empty folder or pass --overwrite")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside `path`; on success it replaces `path` (fsynced), on failure
+    it is removed. OSError -> WriteFailed(path)."""
+    path = Path(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise WriteFailed(path, exc) from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WriteFailed(path, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically; WriteFailed on any OSError."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; WriteFailed on any OSError."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """`writer(tmp_path)` writes the file (np.save, cv2.imwrite, onnx.save...), then it moves
+    into place. A writer returning False (cv2.imwrite's way of failing) is a failure too."""
+    with atomic_path(path) as tmp:
+        if writer(tmp) is False:
+            raise WriteFailed(path, "the encoder refused to write it")
+    return Path(path)
