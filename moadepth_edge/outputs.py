@@ -123,3 +123,46 @@ def write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
         if writer(tmp) is False:
             raise WriteFailed(path, "the encoder refused to write it")
     return Path(path)
+
+
+def previous_copy(folder: Path) -> Path:
+    """Where the previous version of `folder` sits while a new one moves into place: a crash
+    between the two renames leaves the last complete copy there."""
+    return folder.with_name(f".{folder.name}.old")
+
+
+def replace_dir(tmp: Path, folder: Path) -> None:
+    """Move a fully written temp folder (made beside `folder`) into place; the old one goes
+    only after that. OSError -> WriteFailed."""
+    import shutil
+
+    old = previous_copy(folder)
+    try:
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(folder: str | Path) -> Iterator[Path]:
+    """Yield a temp folder beside `folder`; on success it replaces `folder` in one swap, on any
+    failure it is removed and `folder` is untouched. OSError -> WriteFailed(folder)."""
+    import shutil
+
+    folder = Path(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
+    try:
+        yield tmp
+        replace_dir(tmp, folder)
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -38,13 +38,23 @@ def export(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..export.onnx import export_onnx
+    from ..export.onnx import check_opset, export_onnx
+    from ..outputs import output_dir
     from ..export.profiles import load_export_profile
 
     if fmt not in ("onnx", "triton"):
         raise UserError(f"unknown --format {fmt!r} (onnx or triton)")
     if engine is not None and fmt != "triton":
         raise UserError("--engine goes with --format triton")
+    if calib_images < 1 or (calib_batch is not None and calib_batch < 1):
+        raise UserError("--calib-images and --calib-batch take positive integers")
+    if opset is not None:
+        check_opset(opset)
+    if name is not None and (not name.strip() or "/" in name or "\\" in name or name.startswith(".")):
+        raise UserError(f"--name must be a plain file name (no folders), got {name!r}")
+    output_dir(out, "--out")
+    if engine is not None and not engine.is_file():
+        raise UserError(f"--engine {engine}: not found")
     opts = load_export_profile(profile).options() if profile else {}
     given = dict(precision=precision, calib_method=calib_method, calib_batch_size=calib_batch,
                  int8_activations=int8_activations, embed_preprocess=embed_preprocess,

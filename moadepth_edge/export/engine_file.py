@@ -67,7 +67,11 @@ class EngineHeader:
         if version != FORMAT_VERSION:
             raise ValueError(f"engine header format {version!r} is not {FORMAT_VERSION}")
         data["artifact"] = ModelArtifact.from_json(json.dumps(data["artifact"]))
-        data["compute_capability"] = tuple(data["compute_capability"])
+        cc = data["compute_capability"]
+        if not (isinstance(cc, list) and len(cc) == 2 and all(isinstance(v, int) for v in cc)):
+            raise ValueError(f"compute_capability {cc!r} is not [major, minor]")
+        data["compute_capability"] = tuple(cc)
+        parse_version(data["tensorrt_version"])  # ValueError for an unparsable version
         return cls(**data)
 
     def rebuild_hint(self, engine_name: str, keep_dla: bool = True) -> str:
@@ -114,7 +118,7 @@ def read_engine(path: str | Path) -> tuple[EngineHeader, bytes]:
         text, plan = sidecar.read_bytes(), data
     try:
         header = EngineHeader.from_json(text.decode("utf-8"))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path.name}: unreadable engine header ({exc}); rebuild it") from None
     if header.plan_bytes and len(plan) != header.plan_bytes:
         raise UserError(f"{path.name} holds {len(plan)} plan bytes, its header says "

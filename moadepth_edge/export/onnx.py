@@ -19,13 +19,23 @@ from .. import __version__
 from .._lazy import lazy_import
 from ..artifact import ModelArtifact
 from ..config import PRESETS, get_preset
-from ..errors import UserError
+from ..errors import UserError, WriteFailed
+from ..outputs import output_file
 from .graph import inline_identity_initializers
 from .parity import TOLERANCE, ParityError, check_parity, relative_error  # noqa: F401 (re-export)
 from .trace import trace_to_onnx
 
 Precision = Literal["fp32", "fp16", "int8"]
 MIN_OPSET = 17
+MAX_OPSET = 20  # the TorchScript exporter's highest (torch.onnx._constants); the dynamo one reaches 23
+
+
+def check_opset(opset: int) -> int:
+    """`opset` if both exporters and the checker support it, else UserError (before any work)."""
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UserError(f"--opset must be in {MIN_OPSET}..{MAX_OPSET} (below {MIN_OPSET} LayerNorm is "
+                        f"decomposed; above {MAX_OPSET} PyTorch's exporter cannot write it), got {opset}")
+    return opset
 
 
 def load_model(target: Any) -> tuple[Any, str, str]:
@@ -80,13 +90,11 @@ def export_onnx(
     onnx = lazy_import("onnx")
     if precision not in TOLERANCE:
         raise UserError(f"unknown precision {precision!r} (fp32, fp16 or int8)")
-    if opset < MIN_OPSET:
-        raise UserError(f"opset {opset} < {MIN_OPSET}: LayerNorm would be decomposed")
+    check_opset(opset)
     if precision == "int8" and not calib:
         raise UserError("INT8 export needs calibration images: --calib DIR|synthetic:N|nyu:DIR")
     say = progress or (lambda _msg: None)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path = output_file(out_path, "export to", (".onnx",))
 
     say("loading model")
     model, sha, source = load_model(model_or_checkpoint)
@@ -123,8 +131,11 @@ def export_onnx(
             raise ParityError(f"export out of tolerance: ONNX Runtime vs PyTorch error {err:.3g} > "
                               f"{limit:g} ({precision}); nothing written")
         proto = _set_metadata(proto, _with_extra(artifact, parity_error=err))
-        onnx.save(proto, str(final))
-        os.replace(final, out_path)
+        try:
+            onnx.save(proto, str(final))
+            os.replace(final, out_path)
+        except OSError as exc:  # a full disk: nothing half-written is left at out_path
+            raise WriteFailed(out_path, exc) from None
     return ModelArtifact.from_metadata_props({p.key: p.value for p in proto.metadata_props})
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..artifact import ModelArtifact
 from ..errors import UserError
+from ..outputs import staged_dir
 
 VERSION = "1"
 
@@ -87,14 +88,13 @@ def write_triton_repository(
     else:
         artifact, backend, plan = _onnx_artifact(onnx_path), "onnxruntime", None
     folder = repo / name
-    if folder.exists():
-        shutil.rmtree(folder)
-    (folder / VERSION).mkdir(parents=True)
-    if plan is not None:
-        (folder / VERSION / "model.plan").write_bytes(plan)
-    else:
-        shutil.copyfile(onnx_path, folder / VERSION / "model.onnx")
-    (folder / "config.pbtxt").write_text(config_pbtxt(name, artifact, backend, max_batch_size, gpu))
+    with staged_dir(folder) as tmp:  # a failed write leaves the previous model folder intact
+        (tmp / VERSION).mkdir(parents=True)
+        if plan is not None:
+            (tmp / VERSION / "model.plan").write_bytes(plan)
+        else:
+            shutil.copyfile(onnx_path, tmp / VERSION / "model.onnx")
+        (tmp / "config.pbtxt").write_text(config_pbtxt(name, artifact, backend, max_batch_size, gpu))
     return folder
 
 

@@ -52,6 +52,8 @@ def select_backend(path: str | Path, name: str | None = None) -> type[Backend]:
     if name is not None:
         cls = backend_class(name)
         if not cls.available():
+            if path.exists():
+                cls.inspect(path)
             raise UserError(f"backend {name!r} is not available here: {_missing_hint(cls)}")
         return cls
     if path.is_dir():
@@ -70,6 +72,8 @@ def select_backend(path: str | Path, name: str | None = None) -> type[Backend]:
         if cls.available():
             return cls
     cls = backend_class(candidates[0])
+    if path.exists():
+        cls.inspect(path)  # a corrupt file is reported as such, not as a missing library
     raise UserError(f"{path.name} needs the {cls.name} backend, which is not available: {_missing_hint(cls)}")
 
 

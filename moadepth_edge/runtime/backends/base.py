@@ -37,9 +37,18 @@ class Backend(ABC):
     def load(cls, path: str | Path, **opts: Any) -> "Backend":
         """Open a model file for inference; raises UserError for a missing or unusable file."""
         path = Path(path)
+        cls.inspect(path)
+        return cls._open(path, **opts)
+
+    @classmethod
+    def inspect(cls, path: Path) -> None:
+        """Check what can be checked of `path` without the backend's library (exists, not
+        empty, a readable header); UserError naming the problem. Runs even where the library
+        is missing, so a corrupt file is reported as corrupt, not as a missing install."""
         if not path.exists():
             raise UserError(f"model not found: {path}")
-        return cls._open(path, **opts)
+        if path.is_file() and path.stat().st_size == 0:
+            raise UserError(f"{path} is an empty file (0 bytes): re-export or copy it again")
 
     @classmethod
     @abstractmethod
@@ -58,6 +67,16 @@ class Backend(ABC):
         h, w = self.artifact.preprocess.size
         hw = (None, None) if self.artifact.dynamic_hw else (h, w)
         return (None if self.artifact.dynamic_batch else 1, 3, *hw)
+
+    def check_graph_input(self, shape: tuple[Any, ...]) -> None:
+        """UserError when the model file's input (`shape`, ints for fixed dimensions) disagrees
+        with what its metadata promises: a file whose metadata was copied from another model."""
+        expected = self.expected_shape()
+        fixed = tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
+        if len(fixed) != len(expected) or any(f != e for f, e in zip(fixed, expected) if e is not None or f is not None):
+            show = lambda dims: tuple("?" if d is None else d for d in dims)  # noqa: E731
+            raise UserError(f"{self.path.name}: its graph takes {show(fixed)} but its metadata says "
+                            f"{show(expected)}; the file was modified or mixed up: re-export it")
 
     def check_input(self, batch: np.ndarray) -> np.ndarray:
         """Validate dtype and shape against the model's contract; returns a contiguous array."""

@@ -99,7 +99,9 @@ class OnnxRuntimeBackend(Backend):
             raise UserError(f"{path.name} has no output {artifact.output_name!r} (outputs: {outputs})")
         if len(inputs) != 1:
             raise UserError(f"{path.name} has {len(inputs)} inputs; a depth model takes one")
-        return cls(path, artifact, session)
+        backend = cls(path, artifact, session)
+        backend.check_graph_input(tuple(session.get_inputs()[0].shape))
+        return backend
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         (depth,) = self.session.run([self.output_name], {self.input_name: batch})
@@ -115,7 +117,7 @@ def read_artifact(session: Any, path: Path) -> ModelArtifact:
     props = dict(session.get_modelmeta().custom_metadata_map)
     try:
         return ModelArtifact.from_metadata_props(props)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UserError(f"{path.name}: {_first_line(exc)}") from None
 
 
@@ -172,7 +174,7 @@ def _declared_fp16(path: Path) -> bool:
     props = {p.key: p.value for p in model.metadata_props}
     try:
         return ModelArtifact.from_metadata_props(props).precision == "fp16"
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UserError(f"{path.name}: {_first_line(exc)}") from None
 
 

@@ -83,6 +83,11 @@ class TensorRTBackend(Backend):
         return has("tensorrt") and (has("cuda") or has("pycuda"))
 
     @classmethod
+    def inspect(cls, path: Path) -> None:
+        super().inspect(path)
+        read_engine(path)  # header and plan size, readable without TensorRT
+
+    @classmethod
     def _open(cls, path: Path, device: int = 0, cuda_graph: bool = True, **unused: Any) -> "TensorRTBackend":
         """Open `path` on GPU `device`; `cuda_graph=False` disables graph capture/replay."""
         if unused:
