@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import signals
 from ..errors import UserError
 
 # rounding applied once, here, so the JSON and every table print the very same numbers
@@ -59,6 +60,8 @@ def time_calls(fn: Callable[[], object], budget: Budget,
                on_step: Callable[[], None] | None = None) -> list[float]:
     """Call `fn` `budget.warmup` times untimed, then time each further call; returns ms per call."""
     for _ in range(budget.warmup):
+        if signals.requested():
+            break
         fn()
     samples: list[float] = []
     deadline = None if budget.seconds is None else time.perf_counter() + budget.seconds
@@ -68,6 +71,8 @@ def time_calls(fn: Callable[[], object], budget: Budget,
         samples.append((time.perf_counter_ns() - t0) / 1e6)
         if on_step is not None:
             on_step()
+        if signals.requested():  # stopping: keep what was measured, finish this configuration
+            return samples
         if deadline is None:
             if len(samples) >= budget.iters:  # type: ignore[operator]
                 return samples

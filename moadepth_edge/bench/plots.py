@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._lazy import lazy_import
+from ..outputs import write_with
 from .schema import ConfigResult, Report
 
 DPI = 100
@@ -30,8 +31,10 @@ def _pyplot() -> Any:
 
 def _save(fig: Any, path: Path, title: str) -> Path:
     fig.suptitle(title)
-    fig.savefig(path, dpi=DPI, format="png", metadata={"Title": title})
-    _pyplot().close(fig)
+    try:
+        write_with(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Title": title}))
+    finally:
+        _pyplot().close(fig)
     return path
 
 

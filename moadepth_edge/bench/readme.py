@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
+from ..outputs import write_text
 from .markdown import md_table, resolution
 from .schema import Report
 
@@ -44,5 +45,4 @@ def update_readme(markdown_path: str | Path, table: str) -> Path:
     if start < 0 or end < 0 or end < start:
         raise UserError(f"{path} has no '{START}' ... '{END}' markers to put the table between")
     new = text[: start + len(START)] + "\n" + table + "\n" + text[end:]
-    path.write_text(new)
-    return path
+    return write_text(path, new)

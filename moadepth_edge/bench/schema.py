@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import UserError
+from ..outputs import write_text
 from .measure import LatencyStats
 
 SCHEMA_VERSION = 1
@@ -113,10 +114,7 @@ def save_report(report: Report, path: str | Path) -> Path:
     """Validate and write `report` as indented JSON."""
     data = report.to_dict()
     parse_report(data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
-    return path
+    return write_text(Path(path), json.dumps(data, indent=1) + "\n")
 
 
 def load_report(path: str | Path) -> Report:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .. import signals
 from ..errors import UserError
 from ..runtime.backends import select_backend
 from ..runtime.backends.base import Backend
@@ -102,6 +103,7 @@ class Suite:
         self.gpu: GpuProbe | None = None
         self.samples: list[Any] | None = None
         self.reference_preds: list[np.ndarray] | None = None
+        self.stop_note: list[str] = []
 
     # -- one configuration --------------------------------------------------------------------
     def _failed(self, base: ConfigResult, error: str) -> ConfigResult:
@@ -254,9 +256,7 @@ class Suite:
         self.check_inputs()
         self.gpu = open_gpu_probe()
         try:
-            configs = [c for model in plan.models for spec in plan.backends for c in self._group(model, spec)]
-            if plan.baseline is not None:
-                configs += list(self._baseline())
+            configs = self._measure_all()
         finally:
             if self.gpu is not None:
                 self.gpu.close()
@@ -268,8 +268,24 @@ class Suite:
             budget={"warmup": b.warmup, "iters": b.iters, "seconds": b.seconds, "threads": plan.threads},
             system=system,
             configs=with_speedups(configs),
-            notes=busy_note(system),
+            notes=busy_note(system) + self.stop_note,
         )
+
+    def _measure_all(self) -> list[ConfigResult]:
+        """Every configuration in order; a signal ends the run after the current one."""
+        plan = self.plan
+        groups = [self._group(model, spec) for model in plan.models for spec in plan.backends]
+        if plan.baseline is not None:
+            groups.append(self._baseline())
+        configs: list[ConfigResult] = []
+        for group in groups:
+            for config in group:
+                configs.append(config)
+                if signals.requested():
+                    self.stop_note = [f"Stopped by {signals.signal_name(signals.requested())} after "
+                                      f"{len(configs)} configuration(s); the rest were not measured."]
+                    return configs
+        return configs
 
 
 def busy_note(system: dict[str, Any]) -> list[str]:

@@ -115,6 +115,8 @@ def register(app: typer.Typer) -> None:
         for path in [*models, video, reference, checkpoint]:
             if path is not None and not path.exists():
                 raise UserError(f"not found: {path}")
+        if threads is not None and threads < 1:
+            raise UserError(f"--threads takes a positive integer, got {threads}")
         plan = BenchPlan(
             models=tuple(models), backends=_names(backend) or ("auto",), precisions=precisions,
             batches=batches or (1,), resolutions=resolutions,
@@ -136,21 +138,27 @@ def _bench(plan: BenchPlan, out: Path | None) -> int:
     from ..bench.schema import save_report
     from ..bench.suite import Suite
     from ..bench.system import device_slug, system_info
+    from .. import signals
     from ..errors import MissingDependency
+    from ..outputs import output_dir, write_text
 
-    folder = out or Path("benchmarks") / device_slug(system_info())
+    folder = output_dir(out or Path("benchmarks") / device_slug(system_info()), "--out")
     command = command_line(plan, folder)
-    with BenchProgress() as progress:
-        report = Suite(plan, progress).run(command=command)
-    save_report(report, folder / "report.json")
-    try:
-        plots = write_plots(report, folder / "plots")
-    except MissingDependency as exc:  # a device without matplotlib still gets JSON + Markdown
-        print(f"warning: no plots: {exc}", file=sys.stderr)
-        plots = []
-    (folder / "report.md").write_text(render_markdown(report, [f"plots/{p.name}" for p in plots]))
-    (folder / "command.txt").write_text(report.command + "\n")
+    with signals.deferred():  # a signal ends the run after the current configuration, reported
+        with BenchProgress() as progress:
+            report = Suite(plan, progress).run(command=command)
+        save_report(report, folder / "report.json")
+        try:
+            plots = write_plots(report, output_dir(folder / "plots", "--out"))
+        except MissingDependency as exc:  # a device without matplotlib still gets JSON + Markdown
+            print(f"warning: no plots: {exc}", file=sys.stderr)
+            plots = []
+        write_text(folder / "report.md", render_markdown(report, [f"plots/{p.name}" for p in plots]))
+        write_text(folder / "command.txt", report.command + "\n")
     _print_summary(report)
+    for note in report.notes:
+        if note.startswith("Stopped by"):
+            print(note, file=sys.stderr)
     failed = [c for c in report.configs if c.status == "error"]
     print(f"wrote {folder / 'report.json'}, {folder / 'report.md'} and {len(plots)} plots")
     if failed:

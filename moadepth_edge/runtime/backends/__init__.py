@@ -52,7 +52,7 @@ def select_backend(path: str | Path, name: str | None = None) -> type[Backend]:
     if name is not None:
         cls = backend_class(name)
         if not cls.available():
-            if path.exists():
+            if path.is_file() and path.suffix.lower() in cls.suffixes:
                 cls.inspect(path)
             raise UserError(f"backend {name!r} is not available here: {_missing_hint(cls)}")
         return cls
