@@ -73,14 +73,25 @@ def build(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..export.tensorrt import build_engine, import_tensorrt
+    from ..export.tensorrt import build_engine, import_tensorrt, inspect_onnx
+    from ..outputs import output_file
 
-    import_tensorrt()  # without TensorRT: one line saying how to install it
+    # every user mistake is found before TensorRT is needed: the ONNX, the options, the output
+    inspect_onnx(model)
+    if workspace is not None and workspace < 1:
+        raise UserError(f"--workspace takes a positive number of MiB, got {workspace}")
+    if dla_core is not None and dla_core < 0:
+        raise UserError(f"--dla-core takes a core index >= 0, got {dla_core}")
+    if device < 0:
+        raise UserError(f"--device takes a CUDA device index >= 0, got {device}")
     opts = build_options(profile, precision=precision, batch=batch, height=height, width=width,
                          workspace_mb=workspace, timing_cache=timing_cache, dla_core=dla_core,
                          version_compatible=version_compatible, hardware_compat=hardware_compat,
                          raw=raw, device=device, verbose=verbose)
-    out = out or model.with_suffix(".engine")
+    out = output_file(out or model.with_suffix(".engine"), "--out", (".engine", ".plan", ".trt"))
+    if timing_cache is not None:
+        output_file(timing_cache, "--timing-cache")
+    import_tensorrt()  # without TensorRT: one line saying how to install it
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:

@@ -15,7 +15,6 @@ with one line that says what to rebuild, instead of a TensorRT stack trace.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from .. import __version__
 from ..artifact import ModelArtifact
 from ..errors import IncompatibleEngine, UserError
+from ..outputs import atomic_path
 from .trt_compat import parse_version
 
 MAGIC = b"MOADTRT\x00"
@@ -128,14 +128,9 @@ def read_engine(path: str | Path) -> tuple[EngineHeader, bytes]:
 
 def _atomic_write(path: Path, chunks: list[Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
     return path
 
 

@@ -71,6 +71,8 @@ def inspect_onnx(path: str | Path) -> OnnxModel:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"ONNX model not found: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path} is an empty file (0 bytes): re-export it")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError and friends
