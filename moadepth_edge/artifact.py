@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from . import __version__
 from .config import ModelCfg, PreprocessCfg, from_dict, to_dict
+from .errors import UserError
 
 METADATA_KEY = "moadepth"
 FORMAT_VERSION = 1
@@ -63,6 +64,23 @@ class ModelArtifact:
         data["model_cfg"] = from_dict(ModelCfg, data["model_cfg"])
         data["preprocess"] = from_dict(PreprocessCfg, data["preprocess"])
         return cls(**data)
+
+    def input_shape(self) -> tuple[int | None, ...]:
+        """The model input's shape, None for dynamic dimensions (frame: NHWC uint8 of any size)."""
+        if self.input_kind == "frame":
+            return (None, None, None, 3)
+        h, w = self.preprocess.size
+        return (None if self.dynamic_batch else 1, 3, *((None, None) if self.dynamic_hw else (h, w)))
+
+    def check_graph_input(self, dims: tuple[object, ...], name: str) -> None:
+        """UserError when a model file's input (`dims`: ints for fixed dimensions) disagrees with
+        what its metadata promises, e.g. metadata copied from another model."""
+        expected = self.input_shape()
+        fixed = tuple(d if isinstance(d, int) and d > 0 else None for d in dims)
+        if len(fixed) != len(expected) or any(f != e for f, e in zip(fixed, expected)):
+            show = lambda ds: tuple("?" if d is None else d for d in ds)  # noqa: E731
+            raise UserError(f"{name}: its graph takes {show(fixed)} but its metadata says "
+                            f"{show(expected)}; the file was modified or mixed up: re-export it")
 
     def to_metadata_props(self) -> dict[str, str]:
         return {METADATA_KEY: self.to_json()}

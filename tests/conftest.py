@@ -29,3 +29,21 @@ def _few_threads():
         return
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_artifacts(tmp_path_factory) -> dict[str, Path]:
+    """moadepth-tiny with random weights (seed 0): {"checkpoint": folder, "onnx": its fused
+    FP32 export}, made once per session by the package's own code."""
+    torch = pytest.importorskip("torch")
+    from moadepth_edge.config import get_preset
+    from moadepth_edge.export.onnx import export_onnx
+    from moadepth_edge.model import build_model
+    from moadepth_edge.model.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("tiny_artifacts")
+    ckpt = save_checkpoint(build_model(get_preset("moadepth-tiny")).eval(), root / "ckpt")
+    export_onnx(ckpt, root / "tiny.onnx")
+    return {"checkpoint": ckpt, "onnx": root / "tiny.onnx"}
+

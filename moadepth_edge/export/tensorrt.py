@@ -89,6 +89,7 @@ def inspect_onnx(path: str | Path) -> OnnxModel:
         raise UserError(f"{path.name} has {len(inputs)} inputs; a depth model takes one")
     dims = tuple(d.dim_value if d.HasField("dim_value") else None
                  for d in inputs[0].type.tensor_type.shape.dim)
+    artifact.check_graph_input(dims, path.name)
     ops = {node.op_type for node in graph.node}
     casts_fp16 = any(node.op_type == "Cast" and any(a.name == "to" and a.i == fp16 for a in node.attribute)
                      for node in graph.node)

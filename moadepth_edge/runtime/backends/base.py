@@ -62,21 +62,7 @@ class Backend(ABC):
 
     def expected_shape(self) -> tuple[int | None, ...]:
         """Input shape with None for dynamic dimensions."""
-        if self.artifact.input_kind == "frame":
-            return (None, None, None, 3)
-        h, w = self.artifact.preprocess.size
-        hw = (None, None) if self.artifact.dynamic_hw else (h, w)
-        return (None if self.artifact.dynamic_batch else 1, 3, *hw)
-
-    def check_graph_input(self, shape: tuple[Any, ...]) -> None:
-        """UserError when the model file's input (`shape`, ints for fixed dimensions) disagrees
-        with what its metadata promises: a file whose metadata was copied from another model."""
-        expected = self.expected_shape()
-        fixed = tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
-        if len(fixed) != len(expected) or any(f != e for f, e in zip(fixed, expected) if e is not None or f is not None):
-            show = lambda dims: tuple("?" if d is None else d for d in dims)  # noqa: E731
-            raise UserError(f"{self.path.name}: its graph takes {show(fixed)} but its metadata says "
-                            f"{show(expected)}; the file was modified or mixed up: re-export it")
+        return self.artifact.input_shape()
 
     def check_input(self, batch: np.ndarray) -> np.ndarray:
         """Validate dtype and shape against the model's contract; returns a contiguous array."""

@@ -99,9 +99,8 @@ class OnnxRuntimeBackend(Backend):
             raise UserError(f"{path.name} has no output {artifact.output_name!r} (outputs: {outputs})")
         if len(inputs) != 1:
             raise UserError(f"{path.name} has {len(inputs)} inputs; a depth model takes one")
-        backend = cls(path, artifact, session)
-        backend.check_graph_input(tuple(session.get_inputs()[0].shape))
-        return backend
+        artifact.check_graph_input(tuple(session.get_inputs()[0].shape), path.name)
+        return cls(path, artifact, session)
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         (depth,) = self.session.run([self.output_name], {self.input_name: batch})
