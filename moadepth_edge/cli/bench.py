@@ -54,22 +54,6 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _profile(name: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], tuple[str, ...]]:
-    """(batch sizes, resolutions, precisions) of an export target profile (export/NAME.toml):
-    TensorRT's batch {min, opt, max}, the [input] size (its opt when a range), the precision."""
-    from ..export.profiles import read_profile
-
-    data = read_profile(name)
-    trt, inp = data.get("tensorrt", {}), data.get("input", {})
-    batch = trt.get("batch", {})
-    batches = tuple(sorted({int(v) for v in batch.values()})) if isinstance(batch, dict) else ()
-    pick = lambda v: v.get("opt") if isinstance(v, dict) else v  # noqa: E731
-    h, w = pick(inp.get("height")), pick(inp.get("width"))
-    resolutions = ((int(h), int(w)),) if h and w else ()
-    precision = trt.get("precision") or data.get("export", {}).get("precision")
-    return batches, resolutions, (str(precision),) if precision else ()
-
-
 def register(app: typer.Typer) -> None:
     @app.command("bench", help=HELP)
     def bench(
@@ -109,7 +93,9 @@ def register(app: typer.Typer) -> None:
 
         batches, resolutions, precisions = _ints(batch, "--batch"), _resolutions(resolution), _names(precision)
         if profile:  # explicit flags win over the profile
-            p_batches, p_res, p_prec = _profile(profile)
+            from ..formats.profile import load_profile
+
+            p_batches, p_res, p_prec = load_profile(profile).bench_view()
             batches, resolutions = batches or p_batches, resolutions or p_res
             precisions = precisions or p_prec
         for path in [*models, video, reference, checkpoint]:

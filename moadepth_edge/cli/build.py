@@ -29,25 +29,23 @@ def build_options(
 ):
     """BuildOptions from a target profile (if named) with the command-line values on top."""
     from ..export.tensorrt import BuildOptions
-    from ..export.trt_profile import DimRange, TargetProfile, load_target_profile
+    from ..formats.profile import DimRange, TargetProfile, load_profile, override
 
-    prof = load_target_profile(profile_name) if profile_name else TargetProfile(name="")
+    prof = load_profile(profile_name) if profile_name else TargetProfile()
     if precision is not None and precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    rng = lambda text, what, default: DimRange.parse(text, what) if text else default  # noqa: E731
+    rng = lambda text, what: DimRange.parse(text, what) if text else None  # noqa: E731
+    trt = override(prof.tensorrt, precision=precision, batch=rng(batch, "--batch"),
+                   workspace_mb=workspace_mb, dla_core=dla_core,
+                   version_compatible=version_compatible or None,
+                   hardware_compat="ampere_plus" if hardware_compat else None)
     return BuildOptions(
-        precision=precision or prof.precision,
-        batch=rng(batch, "--batch", prof.batch),
-        height=rng(height, "--height", prof.height),
-        width=rng(width, "--width", prof.width),
-        workspace_mb=workspace_mb if workspace_mb is not None else prof.workspace_mb,
-        timing_cache=timing_cache,
-        dla_core=dla_core if dla_core is not None else prof.dla_core,
-        version_compatible=version_compatible or prof.version_compatible,
-        hardware_compat="ampere_plus" if hardware_compat else prof.hardware_compat,  # type: ignore[arg-type]
-        raw=raw,
-        device=device,
-        verbose=verbose,
+        precision=trt.precision, batch=trt.batch,
+        height=rng(height, "--height") or prof.height, width=rng(width, "--width") or prof.width,
+        workspace_mb=trt.workspace_mb, timing_cache=timing_cache, dla_core=trt.dla_core,
+        version_compatible=bool(trt.version_compatible),
+        hardware_compat=trt.hardware_compat or "none",  # type: ignore[arg-type]
+        raw=raw, device=device, verbose=verbose,
     )
 
 
@@ -55,7 +53,7 @@ def build(
     model: Path = typer.Argument(..., help="an ONNX file from `moadepth-edge export`"),
     precision: Optional[str] = typer.Option(
         None, "--precision", help="fp32 | fp16 | int8 | best (default: the profile's, else the ONNX's)"),
-    profile: Optional[str] = typer.Option(None, "--profile", help="target profile name (export/NAME.toml) or .toml path"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="target profile: a shipped name (see export/) or a .toml path"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="engine file (default: MODEL.engine)"),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="timing cache file, read and updated"),
     workspace: Optional[int] = typer.Option(None, "--workspace", help="builder workspace limit in MiB"),

@@ -1,7 +1,7 @@
 """`moadepth-edge export CKPT|PRESET --out DIR`: fused ONNX (FP32/FP16/INT8) or a Triton repository.
 
-A target profile (`--profile NAME`, export/NAME.toml) sets the defaults; options given on the
-command line override it.
+A target profile (`--profile NAME` or a .toml path; formats/profile.py) sets the defaults;
+options given on the command line override it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..errors import UserError
 def export(
     target: str = typer.Argument(..., help="a checkpoint folder or a preset name (random weights)"),
     out: Path = typer.Option(Path("exported"), "--out", help="output folder"),
-    profile: Optional[str] = typer.Option(None, "--profile", help="target profile (export/NAME.toml)"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="target profile: a shipped name (see export/) or a .toml path"),
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | fp16 | int8"),
     calib: Optional[str] = typer.Option(None, "--calib", help="INT8 calibration: DIR | synthetic:N | nyu:DIR"),
     calib_method: Optional[str] = typer.Option(None, "--calib-method", help="minmax | percentile | entropy"),
@@ -40,7 +40,7 @@ def export(
 
     from ..export.onnx import check_opset, export_onnx
     from ..outputs import output_dir
-    from ..export.profiles import load_export_profile
+    from ..formats.profile import ExportSettings, load_profile, override
 
     if fmt not in ("onnx", "triton"):
         raise UserError(f"unknown --format {fmt!r} (onnx or triton)")
@@ -55,11 +55,11 @@ def export(
     output_dir(out, "--out")
     if engine is not None and not engine.is_file():
         raise UserError(f"--engine {engine}: not found")
-    opts = load_export_profile(profile).options() if profile else {}
-    given = dict(precision=precision, calib_method=calib_method, calib_batch_size=calib_batch,
-                 int8_activations=int8_activations, embed_preprocess=embed_preprocess,
-                 dynamic_hw=dynamic_hw, dynamic_batch=dynamic_batch, simplify=simplify, opset=opset)
-    opts.update({k: v for k, v in given.items() if v is not None})
+    settings = override(load_profile(profile).export if profile else ExportSettings(),
+                        precision=precision, calib_method=calib_method, calib_batch_size=calib_batch,
+                        int8_activations=int8_activations, embed_preprocess=embed_preprocess,
+                        dynamic_hw=dynamic_hw, dynamic_batch=dynamic_batch, simplify=simplify, opset=opset)
+    opts = settings.options()
     stem = name or (Path(target).name if Path(target).is_dir() else target)
     stem = f"{stem}-{opts.get('precision', 'fp32')}"
     onnx_path = out / f"{stem}.onnx"

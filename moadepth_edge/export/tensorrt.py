@@ -20,7 +20,8 @@ from ..artifact import ModelArtifact
 from ..errors import MissingDependency, UserError
 from .engine_file import EngineHeader, write_engine
 from .trt_compat import HardwareCompat, OnnxFacts, PrecisionPlan, TrtCaps, caps_for, precision_plan
-from .trt_profile import DimRange, ShapeProfile, profile_shapes
+from ..formats.profile import DimRange
+from .trt_profile import ShapeProfile, profile_shapes
 
 if TYPE_CHECKING:
     import tensorrt as trt

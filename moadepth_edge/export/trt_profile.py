@@ -1,56 +1,15 @@
 """Optimization-profile shapes for an engine: the ONNX input's dims + the target's ranges.
 
-A target profile (`export/NAME.toml`, parsed by profiles.py) gives ranges as `{min, opt, max}`
-(or one number for a fixed size); this module turns them into TensorRT's (min, opt, max) input
-shapes. Pure logic. The keys read here (an unknown [tensorrt] key is an error, like a typo):
-
-    [input]
-    height = 224                          # or { min = 192, opt = 224, max = 320 }
-    width = 224
-    [tensorrt]
-    precision = "fp16"                    # fp32 / fp16 / int8 / best
-    workspace_mb = 1024
-    dla_core = 0                          # omit for GPU only
-    batch = { min = 1, opt = 1, max = 4 }
-    version_compatible = false
-    hardware_compat = "none"              # none / ampere_plus / same_compute_capability
+A target profile (formats/profile.py) gives ranges as `{min, opt, max}` (or one number for a
+fixed size); this module turns them into TensorRT's (min, opt, max) input shapes. Pure logic.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from ..errors import UserError
-from .profiles import read_profile
-
-_TRT_KEYS = {"precision", "workspace_mb", "dla_core", "batch", "version_compatible", "hardware_compat"}
-
-
-@dataclass(frozen=True)
-class DimRange:
-    """One dimension's optimization range."""
-
-    min: int
-    opt: int
-    max: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min <= self.opt <= self.max:
-            raise UserError(f"a range needs 1 <= min <= opt <= max, got {self.min}/{self.opt}/{self.max}")
-
-    @classmethod
-    def parse(cls, value: Any, what: str) -> "DimRange":
-        """From an int, a {min, opt, max} table or a "MIN:OPT:MAX" string."""
-        try:
-            if isinstance(value, Mapping):
-                return cls(int(value["min"]), int(value["opt"]), int(value["max"]))
-            if isinstance(value, str) and ":" in value:
-                lo, opt, hi = (int(v) for v in value.split(":"))
-                return cls(lo, opt, hi)
-            return cls(int(value), int(value), int(value))
-        except (KeyError, ValueError, TypeError):
-            raise UserError(f"{what}: expected N, MIN:OPT:MAX or {{min, opt, max}}, got {value!r}") from None
+from ..formats.profile import DimRange
 
 
 @dataclass(frozen=True)
@@ -63,48 +22,6 @@ class ShapeProfile:
 
     def to_dict(self) -> dict[str, list[int]]:
         return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
-
-
-@dataclass(frozen=True)
-class TargetProfile:
-    """The TensorRT part of a target profile."""
-
-    name: str
-    precision: str | None = None
-    workspace_mb: int | None = None
-    dla_core: int | None = None
-    batch: DimRange | None = None
-    height: DimRange | None = None
-    width: DimRange | None = None
-    version_compatible: bool = False
-    hardware_compat: str = "none"
-
-
-def load_target_profile(name_or_path: str | Path) -> TargetProfile:
-    """The `[input]` and `[tensorrt]` tables of a target profile (name or .toml path)."""
-    data = read_profile(name_or_path)
-    trt, inp = data.get("tensorrt", {}), data.get("input", {})
-    unknown = sorted(set(trt) - _TRT_KEYS)
-    if unknown:
-        raise UserError(f"profile {name_or_path}: unknown [tensorrt] keys {unknown} "
-                        f"(known: {', '.join(sorted(_TRT_KEYS))})")
-    where = Path(str(name_or_path)).stem
-
-    def rng(table: Mapping[str, Any], key: str, section: str) -> DimRange | None:
-        return DimRange.parse(table[key], f"{where} [{section}] {key}") if key in table else None
-
-    dla = trt.get("dla_core")
-    return TargetProfile(
-        name=str(data.get("name", where)),
-        precision=trt.get("precision"),
-        workspace_mb=int(trt["workspace_mb"]) if "workspace_mb" in trt else None,
-        dla_core=None if dla is None or int(dla) < 0 else int(dla),
-        batch=rng(trt, "batch", "tensorrt"),
-        height=rng(inp, "height", "input"),
-        width=rng(inp, "width", "input"),
-        version_compatible=bool(trt.get("version_compatible", False)),
-        hardware_compat=str(trt.get("hardware_compat", "none")),
-    )
 
 
 def profile_shapes(

@@ -16,7 +16,7 @@ from moadepth_edge.config import get_preset
 from moadepth_edge.errors import UserError
 from moadepth_edge.export.tensorrt import BuildOptions, check_dla, check_options, inspect_onnx
 from moadepth_edge.export.trt_compat import caps_for
-from moadepth_edge.export.trt_profile import DimRange
+from moadepth_edge.formats.profile import DimRange
 from moadepth_edge.runtime.cuda_api import DeviceInfo
 
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None

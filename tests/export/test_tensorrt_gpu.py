@@ -13,7 +13,7 @@ from moadepth_edge.bench.accuracy import agreement
 from moadepth_edge.errors import MissingDependency
 from moadepth_edge.export.onnx import relative_error
 from moadepth_edge.export.tensorrt import BuildOptions, build_engine
-from moadepth_edge.export.trt_profile import DimRange
+from moadepth_edge.formats.profile import DimRange
 
 pytestmark = [pytest.mark.gpu, pytest.mark.tensorrt, pytest.mark.slow]
 BATCH = DimRange(1, 2, 4)

@@ -4,21 +4,8 @@ from __future__ import annotations
 import pytest
 
 from moadepth_edge.errors import UserError
-from moadepth_edge.export.trt_profile import DimRange, load_target_profile, profile_shapes
-
-TOML = """
-name = "jetson-agx-orin-int8-dla"
-[input]
-height = 224
-width = { min = 160, opt = 224, max = 320 }
-[tensorrt]
-precision = "int8"
-workspace_mb = 2048
-dla_core = 0
-batch = { min = 1, opt = 2, max = 4 }
-version_compatible = true
-"""
-
+from moadepth_edge.export.trt_profile import profile_shapes
+from moadepth_edge.formats.profile import DimRange
 
 def test_image_input_with_dynamic_batch():
     shapes, notes = profile_shapes((None, 3, 64, 64), "NCHW", batch=DimRange(1, 2, 8))
@@ -66,38 +53,3 @@ def test_dim_range_parse(value, expected):
 def test_dim_range_parse_rejects_garbage():
     with pytest.raises(UserError, match="--batch: expected"):
         DimRange.parse("1:x:3", "--batch")
-
-
-def test_load_target_profile_from_a_toml_file(tmp_path):
-    path = tmp_path / "agx.toml"
-    path.write_text(TOML)
-    prof = load_target_profile(path)
-    assert prof.name == "jetson-agx-orin-int8-dla"
-    assert (prof.precision, prof.workspace_mb, prof.dla_core, prof.version_compatible) == ("int8", 2048, 0, True)
-    assert prof.batch == DimRange(1, 2, 4)
-    assert prof.height == DimRange(224, 224, 224) and prof.width == DimRange(160, 224, 320)
-    assert prof.hardware_compat == "none"
-
-
-def test_unknown_profile_and_bad_toml(tmp_path):
-    with pytest.raises(UserError, match="unknown target profile"):
-        load_target_profile("no-such-target")
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[tensorrt\nprecision=")
-    with pytest.raises(UserError, match="not valid TOML"):
-        load_target_profile(bad)
-
-
-def test_unknown_tensorrt_keys_are_typos(tmp_path):
-    path = tmp_path / "typo.toml"
-    path.write_text("[tensorrt]\nworkspace = 512\n")
-    with pytest.raises(UserError, match=r"unknown \[tensorrt\] keys \['workspace'\]"):
-        load_target_profile(path)
-
-
-@pytest.mark.parametrize("name", ["desktop-rtx-fp16", "jetson-orin-nano-fp16", "jetson-agx-orin-int8-dla"])
-def test_the_shipped_gpu_profiles_load(name):
-    prof = load_target_profile(name)
-    assert prof.precision in ("fp16", "int8") and prof.batch is not None
-    assert prof.height == DimRange(224, 224, 224)
-    assert (prof.dla_core is not None) == name.endswith("-dla")

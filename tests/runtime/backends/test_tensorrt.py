@@ -95,7 +95,7 @@ def engine(request, tmp_path_factory) -> Path:
     except (MissingDependency, CudaError) as exc:
         pytest.skip(f"no usable CUDA GPU: {exc}")
     from moadepth_edge.export.tensorrt import BuildOptions, build_engine
-    from moadepth_edge.export.trt_profile import DimRange
+    from moadepth_edge.formats.profile import DimRange
 
     tiny_onnx = request.getfixturevalue("tiny_onnx")  # exported only once a GPU is known to exist
     path = tmp_path_factory.mktemp("engine") / "tiny.engine"
