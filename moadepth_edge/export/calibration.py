@@ -11,7 +11,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 from ..errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import __version__
 from .._lazy import lazy_import
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 from ..config import PRESETS, get_preset
 from ..errors import UserError, WriteFailed
 from ..outputs import output_file

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._lazy import lazy_import
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 from ..errors import UserError
 from ..runtime.backends.onnxruntime import cpu_disabled_optimizers
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import lazy_import
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact, read_artifact
 from ..errors import MissingDependency, UserError
-from .engine_file import EngineHeader, write_engine
+from ..formats.engine_file import EngineHeader, write_engine
 from .trt_compat import HardwareCompat, OnnxFacts, PrecisionPlan, TrtCaps, caps_for, precision_plan
 from ..formats.profile import DimRange
 from .trt_profile import ShapeProfile, profile_shapes
@@ -70,19 +70,11 @@ def inspect_onnx(path: str | Path) -> OnnxModel:
     """Input, metadata and quantization/FP16 facts of an exported model (weights not loaded)."""
     onnx = lazy_import("onnx")
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"ONNX model not found: {path}")
-    if path.stat().st_size == 0:
-        raise UserError(f"{path} is an empty file (0 bytes): re-export it")
+    artifact = read_artifact(path)  # missing, empty, foreign or mislabelled: one line
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError and friends
         raise UserError(f"{path.name} is not a readable ONNX model: {exc}") from None
-    props = {p.key: p.value for p in model.metadata_props}
-    try:
-        artifact = ModelArtifact.from_metadata_props(props)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path.name}: {exc}") from None
     graph, fp16 = model.graph, onnx.TensorProto.FLOAT16
     weights = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weights]

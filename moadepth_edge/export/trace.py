@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .._lazy import lazy_import
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 
 
 def trace_to_onnx(module: Any, artifact: ModelArtifact, path: Path, opset: int) -> None:

@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact, read_artifact
 from ..errors import UserError
 from ..outputs import staged_dir
 
@@ -79,14 +79,14 @@ def write_triton_repository(
     if not name or "/" in name or name in (".", ".."):
         raise UserError(f"invalid Triton model name {name!r}")
     if engine is not None:
-        from .engine_file import read_engine
+        from ..formats.engine_file import read_engine
 
         header, plan = read_engine(engine)
         artifact, backend = header.artifact, "tensorrt"
         batch_max = header.profile.get(artifact.input_name, {}).get("max", [max_batch_size])[0]
         max_batch_size = min(max_batch_size, int(batch_max)) if artifact.dynamic_batch else 0
     else:
-        artifact, backend, plan = _onnx_artifact(onnx_path), "onnxruntime", None
+        artifact, backend, plan = read_artifact(onnx_path), "onnxruntime", None
     folder = repo / name
     with staged_dir(folder) as tmp:  # a failed write leaves the previous model folder intact
         (tmp / VERSION).mkdir(parents=True)
@@ -96,15 +96,3 @@ def write_triton_repository(
             shutil.copyfile(onnx_path, tmp / VERSION / "model.onnx")
         (tmp / "config.pbtxt").write_text(config_pbtxt(name, artifact, backend, max_batch_size, gpu))
     return folder
-
-
-def _onnx_artifact(path: Path) -> ModelArtifact:
-    import onnx
-
-    if not path.is_file():
-        raise UserError(f"ONNX model not found: {path}")
-    model = onnx.load(str(path), load_external_data=False)
-    try:
-        return ModelArtifact.from_metadata_props({p.key: p.value for p in model.metadata_props})
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path.name}: {exc}") from None

@@ -14,10 +14,10 @@ What changes between the majors (TensorRT 10 -> 11 migration guide):
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..formats.versions import parse_version
 from ..errors import UserError
 
 Precision = Literal["fp32", "fp16", "int8", "best"]
@@ -38,14 +38,6 @@ VERSION_SPECIFIC: dict[str, tuple[int, int | None]] = {
 }
 
 _HW_LEVELS = {"none": "NONE", "ampere_plus": "AMPERE_PLUS", "same_compute_capability": "SAME_COMPUTE_CAPABILITY"}
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    """'10.3.0.26' -> (10, 3, 0, 26); the leading numeric components of any version string."""
-    parts = re.match(r"^\s*(\d+(?:\.\d+)*)", str(text))
-    if not parts:
-        raise ValueError(f"not a version: {text!r}")
-    return tuple(int(p) for p in parts.group(1).split("."))
 
 
 @dataclass(frozen=True)

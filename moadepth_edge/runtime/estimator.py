@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
 from .preprocess import Preprocessor, as_bgr, depth_to_frame

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..artifact import ModelArtifact
+from ..formats.artifact import ModelArtifact
 from ..errors import UserError
 
 _RESIZE = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}

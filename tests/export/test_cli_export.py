@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.cli.main import main
 
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.errors import CheckpointError, UserError
 from moadepth_edge.export import ParityError, export_onnx, relative_error
 from moadepth_edge.export.graph import module_scope

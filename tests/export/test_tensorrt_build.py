@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.cli.build import build_options
 from moadepth_edge.cli.main import main
 from moadepth_edge.config import get_preset

@@ -5,7 +5,7 @@ import json
 import re
 
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.config import get_preset
 from moadepth_edge.export.triton import config_pbtxt, write_triton_repository
 
@@ -40,7 +40,7 @@ def test_frame_and_static_batch_configs():
 
 
 def test_engine_becomes_a_bare_plan(tiny_onnx, tmp_path):
-    from moadepth_edge.export.engine_file import EngineHeader, write_engine
+    from moadepth_edge.formats.engine_file import EngineHeader, write_engine
 
     path, artifact = tiny_onnx
     header = EngineHeader(tensorrt_version="10.3.0", cuda_version="12.6", gpu_name="Orin",

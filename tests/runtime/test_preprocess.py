@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.config import PreprocessCfg, get_preset, replace
 from moadepth_edge.errors import UserError
 from moadepth_edge.runtime.preprocess import Preprocessor, as_bgr, depth_to_frame

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...artifact import ModelArtifact
+from ...formats.artifact import ModelArtifact
 from ...errors import UserError
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ...artifact import ModelArtifact
+from ...formats.artifact import ModelArtifact, read_artifact
 from ...errors import UserError
 from .base import Backend
 
@@ -66,10 +66,11 @@ class OnnxRuntimeBackend(Backend):
         """
         if unused:
             raise UserError(f"unknown onnxruntime option(s): {', '.join(sorted(unused))}")
+        artifact = read_artifact(path)  # a file that is no exported model fails before ORT parses it
         ort = _import_ort()
         names = resolve_providers(providers, ort.get_available_providers())
         provider_opts = []
-        declared_fp16 = _declared_fp16(path)
+        declared_fp16 = artifact.precision == "fp16"
         for name in names:
             if name == "TensorrtExecutionProvider":
                 use_fp16 = declared_fp16 if fp16 is None else fp16
@@ -92,7 +93,6 @@ class OnnxRuntimeBackend(Backend):
             )
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
             raise UserError(f"ONNX Runtime cannot load {path.name}: {_first_line(exc)}") from None
-        artifact = read_artifact(session, path)
         inputs = [i.name for i in session.get_inputs()]
         outputs = [o.name for o in session.get_outputs()]
         if artifact.output_name not in outputs:
@@ -109,15 +109,6 @@ class OnnxRuntimeBackend(Backend):
     def close(self) -> None:
         self.session = None
         super().close()
-
-
-def read_artifact(session: Any, path: Path) -> ModelArtifact:
-    """The ModelArtifact stored in an open session's model metadata_props."""
-    props = dict(session.get_modelmeta().custom_metadata_map)
-    try:
-        return ModelArtifact.from_metadata_props(props)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(f"{path.name}: {_first_line(exc)}") from None
 
 
 def resolve_providers(requested: str | Sequence[str], available: Sequence[str]) -> list[str]:
@@ -160,21 +151,6 @@ def cpu_disabled_optimizers(precision: str) -> list[str]:
     """ORT CPU graph optimizers to turn off for a model of `precision`: ONNX Runtime 1.32's
     NCHWc layout transformer crashes (segfault) on the FP16 graph at ORT_ENABLE_ALL."""
     return ["NchwcTransformer"] if precision == "fp16" else []
-
-
-def _declared_fp16(path: Path) -> bool:
-    """Whether the model was exported for fp16 (read from its metadata before a session exists)."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise UserError(f"{path.name} is not a readable ONNX model: {_first_line(exc)}") from None
-    props = {p.key: p.value for p in model.metadata_props}
-    try:
-        return ModelArtifact.from_metadata_props(props).precision == "fp16"
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(f"{path.name}: {_first_line(exc)}") from None
 
 
 def _import_ort() -> Any:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import numpy as np
 
 from ..._lazy import lazy_import
-from ...artifact import ModelArtifact
+from ...formats.artifact import ModelArtifact
 from ...errors import IncompatibleEngine, UserError
-from ...export.engine_file import EngineHeader, RuntimeEnv, check_compatible, read_engine
+from ...formats.engine_file import EngineHeader, RuntimeEnv, check_compatible, read_engine
 from ..cuda_api import CudaError, load_cuda
 from .base import Backend
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...artifact import ModelArtifact
+from ...formats.artifact import ModelArtifact
 from ...errors import UserError
 from .base import Backend
 

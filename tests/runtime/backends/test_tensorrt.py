@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.config import get_preset
 from moadepth_edge.errors import IncompatibleEngine, MissingDependency, UserError
 from moadepth_edge.runtime.backends.tensorrt import TensorRTBackend, TensorSpec, check_in_profile, select_io

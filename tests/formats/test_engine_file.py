@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from moadepth_edge.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact
 from moadepth_edge.config import get_preset
 from moadepth_edge.errors import IncompatibleEngine, UserError
-from moadepth_edge.export.engine_file import (
+from moadepth_edge.formats.engine_file import (
     MAGIC, EngineHeader, RuntimeEnv, check_compatible, read_engine, write_engine,
 )
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..artifact import ModelArtifact
+from .artifact import ModelArtifact
 from ..errors import IncompatibleEngine, UserError
 from ..outputs import atomic_path
-from .trt_compat import parse_version
+from .versions import parse_version
 
 MAGIC = b"MOADTRT\x00"
 FORMAT_VERSION = 1
