@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def predict(session, prep, frame_bgr: np.ndarray) -> np.ndarray:
-    from moadepth_edge.runtime.preprocess import depth_to_frame
+    from moadepth_edge.formats.preprocess import depth_to_frame
 
     (depth,) = session.run(None, {session.get_inputs()[0].name: prep(frame_bgr)})
     return depth_to_frame(depth, frame_bgr.shape[:2])
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moadepth_edge.data.synthetic import SyntheticReader
     from moadepth_edge.export import export_onnx
-    from moadepth_edge.runtime.preprocess import Preprocessor
+    from moadepth_edge.formats.preprocess import Preprocessor
     from moadepth_edge.train.metrics import Protocol
 
     folder = Path(tempfile.mkdtemp(prefix="int8-accuracy-"))

@@ -15,7 +15,7 @@ import numpy as np
 from ..data.sample import DepthReader, Sample
 from ..errors import UserError
 from ..runtime.backends.base import Backend
-from ..runtime.preprocess import Preprocessor, depth_to_frame
+from ..formats.preprocess import Preprocessor, depth_to_frame
 from ..train.metrics import MetricAverager, Protocol, evaluate_depth
 from .schema import AccuracyResult, AgreementResult
 

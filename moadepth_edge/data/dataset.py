@@ -1,4 +1,5 @@
-"""The torch Dataset over any reader: augmentation, resize to the model input, tensors.
+"""The torch Dataset over any reader: augmentation, then the model input by the one
+preprocessing definition (formats/preprocess.py), with depth and mask resized alongside.
 
 Each item's randomness comes from a generator seeded by (seed, epoch, index): an epoch is
 the same whatever the worker count, and a resumed run sees the batches it would have seen.
@@ -10,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from .._lazy import lazy_import
+from ..config import PreprocessCfg
+from ..formats.preprocess import rgb_to_input
 from .sample import DepthReader, Sample
 from .transforms import Augment, resize_sample
 
@@ -17,16 +20,17 @@ torch = lazy_import("torch")
 
 
 class DepthDataset(torch.utils.data.Dataset):
-    """Items: image float32 [3,H,W] in [0,1], depth float32 [1,H,W] metres (0 = invalid),
-    valid bool [1,H,W], at `size` (height, width) or the reader's own size if None.
+    """Items: image float32 [3,H,W] (the model input of `preprocess`: resized and scaled as at
+    deployment), depth float32 [1,H,W] metres (0 = invalid) and valid bool [1,H,W] at the same
+    size. preprocess None: the reader's own size, scaled by the default 1/255.
 
     cache: keep decoded (pre-augmentation) samples in memory; for small or procedural
     data sets read many times (each DataLoader worker holds its own cache).
     """
 
-    def __init__(self, reader: DepthReader, size: tuple[int, int] | None = None,
+    def __init__(self, reader: DepthReader, preprocess: PreprocessCfg | None = None,
                  augment: Augment | None = None, seed: int = 0, cache: bool = False) -> None:
-        self.reader, self.size, self.augment, self.seed = reader, size, augment, seed
+        self.reader, self.preprocess, self.augment, self.seed = reader, preprocess, augment, seed
         self.epoch = 0
         self._cache: dict[int, Sample] | None = {} if cache else None
 
@@ -52,15 +56,14 @@ class DepthDataset(torch.utils.data.Dataset):
         sample = self.sample(index)
         if self.augment is not None:
             sample = self.augment(sample, np.random.default_rng([self.seed, epoch, index]))
-        if self.size is not None:
-            sample = resize_sample(sample, self.size)
-        return to_tensors(sample)
+        pre = self.preprocess or PreprocessCfg(size=sample.depth.shape)
+        return to_tensors(resize_sample(sample, tuple(pre.size)), pre)
 
 
-def to_tensors(sample: Sample) -> dict[str, Any]:
-    """A Sample as the tensors a model and the losses take."""
+def to_tensors(sample: Sample, pre: PreprocessCfg) -> dict[str, Any]:
+    """A Sample (already at the model's input size) as the tensors a model and the losses take."""
     return {
-        "image": torch.from_numpy(np.ascontiguousarray(sample.rgb.transpose(2, 0, 1))).float() / 255.0,
+        "image": torch.from_numpy(rgb_to_input(sample.rgb, pre)),
         "depth": torch.from_numpy(np.ascontiguousarray(sample.depth))[None].float(),
         "valid": torch.from_numpy(np.ascontiguousarray(sample.valid))[None],
     }

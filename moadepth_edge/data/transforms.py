@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..formats.preprocess import resize_image
 from .sample import Sample
 
 
@@ -92,13 +93,13 @@ class Augment:
 
 
 def resize_sample(sample: Sample, size: tuple[int, int]) -> Sample:
-    """Resize to (height, width): area/bilinear for the image, nearest for depth and mask."""
+    """Resize to (height, width): the image by the one preprocessing rule (as deployed), depth
+    and mask nearest-neighbour (no depth invented between surfaces)."""
     h, w = sample.depth.shape
     if (h, w) == tuple(size):
         return sample
     th, tw = size
-    interp = cv2.INTER_AREA if th < h and tw < w else cv2.INTER_LINEAR
-    rgb = cv2.resize(sample.rgb, (tw, th), interpolation=interp)
+    rgb = resize_image(sample.rgb, (th, tw))
     depth = cv2.resize(sample.depth, (tw, th), interpolation=cv2.INTER_NEAREST)
     valid = cv2.resize(sample.valid.astype(np.uint8), (tw, th), interpolation=cv2.INTER_NEAREST).astype(bool)
     k = sample.intrinsics.scaled(tw / w, th / h) if sample.intrinsics is not None else None

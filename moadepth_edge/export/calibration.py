@@ -1,6 +1,6 @@
 """Calibration images for INT8: `DIR`, `synthetic:N` or `nyu:DIR|LIST`, as model inputs.
 
-Images go through the same preprocessing as deployment (runtime.preprocess.Preprocessor,
+Images go through the same preprocessing as deployment (formats.preprocess.Preprocessor,
 driven by the model's artifact), so the calibrated ranges are the ranges the model will see.
 """
 from __future__ import annotations
@@ -81,7 +81,7 @@ def calibration_batches(spec: str, artifact: ModelArtifact, batch_size: int,
 
     Frame models take frames as they are; consecutive frames of one size share a batch.
     """
-    from ..runtime.preprocess import Preprocessor
+    from ..formats.preprocess import Preprocessor
 
     if batch_size < 1 or max_images < 1:
         raise UserError("calibration batch size and image count must be positive")

@@ -17,7 +17,7 @@ import numpy as np
 from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
-from .preprocess import Preprocessor, as_bgr, depth_to_frame
+from ..formats.preprocess import Preprocessor, as_bgr, depth_to_frame
 from .sinks import Result
 from .sources import Source, open_source
 

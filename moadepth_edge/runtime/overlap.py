@@ -22,7 +22,7 @@ from ..errors import UserError
 from .backends import load_backend
 from .backends.base import Backend
 from .pipeline import Pipeline
-from .preprocess import Preprocessor
+from ..formats.preprocess import Preprocessor
 from .sinks import VideoSink
 from .sources import VideoFileSource
 from .stats import PipelineStats

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .backends.base import Backend
-from .preprocess import Preprocessor, depth_to_frame
+from ..formats.preprocess import Preprocessor, depth_to_frame
 from .sinks import Result, Sink
 from .sources import Frame, Source
 from .stats import PipelineStats

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data.sample import DepthReader, Sample
+from ..formats.preprocess import depth_to_frame, rgb_to_input
 from .metrics import MetricAverager, Protocol, evaluate_depth
 
 
@@ -20,25 +19,15 @@ def predict(model: nn.Module, images: list[np.ndarray], *, flip_tta: bool = Fals
             device: str | torch.device = "cpu") -> list[np.ndarray]:
     """Depth (metres, float32) for each RGB uint8 image, at that image's own size.
 
-    Images are resized to the model's input size (its preprocess config), as the exported
-    model and the runtime do; flip_tta averages with the mirrored prediction of the mirror.
+    Input and output go through the one preprocessing definition (formats/preprocess.py), as
+    the exported model at runtime does; flip_tta averages with the mirrored prediction.
     """
-    h, w = model.cfg.preprocess.size
-    batch = np.stack([cv2.resize(im, (w, h), interpolation=_interp(im.shape[:2], (h, w)))
-                      for im in images])
-    x = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float() / 255.0
+    pre = model.cfg.preprocess
+    x = torch.from_numpy(np.stack([rgb_to_input(im, pre) for im in images])).to(device)
     depth = model(x)
     if flip_tta:
         depth = 0.5 * (depth + model(x.flip(-1)).flip(-1))
-    out = []
-    for d, im in zip(depth, images):
-        up = F.interpolate(d[None].float(), size=im.shape[:2], mode="bilinear", align_corners=False)
-        out.append(up[0, 0].cpu().numpy())
-    return out
-
-
-def _interp(src: tuple[int, int], dst: tuple[int, int]) -> int:
-    return cv2.INTER_AREA if dst[0] < src[0] and dst[1] < src[1] else cv2.INTER_LINEAR
+    return [depth_to_frame(d.float().cpu().numpy(), im.shape[:2]) for d, im in zip(depth, images)]
 
 
 @dataclass

@@ -106,7 +106,7 @@ class Trainer:
                 p.requires_grad_(True)
         self.model.to(self.device).train()
 
-        self.dataset = DepthDataset(self.train_reader, model_cfg.preprocess.size,
+        self.dataset = DepthDataset(self.train_reader, model_cfg.preprocess,
                                     Augment() if run.augment else None, train_cfg.seed, run.cache)
         self.sampler = ResumableSampler(len(self.dataset), batch_size=train_cfg.batch_size,
                                         world_size=self.env.world_size, rank=self.env.rank, seed=train_cfg.seed)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import torch
 
+from moadepth_edge.config import PreprocessCfg
 from moadepth_edge.data.dataset import DepthDataset
 from moadepth_edge.data.synthetic import SyntheticReader
 from moadepth_edge.data.transforms import Augment
 
 
 def test_items_are_model_ready_tensors():
-    ds = DepthDataset(SyntheticReader(2, size=(30, 40)), size=(32, 32), augment=Augment(), seed=1, cache=True)
+    ds = DepthDataset(SyntheticReader(2, size=(30, 40)), PreprocessCfg(size=(32, 32)), augment=Augment(), seed=1, cache=True)
     item = ds[0]
     assert item["image"].shape == (3, 32, 32) and item["image"].dtype == torch.float32
     assert 0.0 <= item["image"].min() and item["image"].max() <= 1.0

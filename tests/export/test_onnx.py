@@ -99,7 +99,7 @@ def test_dynamic_hw_takes_other_sizes(tiny_model, tmp_path):
 
 
 def test_embed_preprocess_takes_a_raw_frame(tiny_model, tmp_path):
-    from moadepth_edge.runtime.preprocess import Preprocessor, depth_to_frame
+    from moadepth_edge.formats.preprocess import Preprocessor, depth_to_frame
 
     path = tmp_path / "frame.onnx"
     artifact = export_onnx(tiny_model, path, embed_preprocess=True)
