@@ -7,12 +7,12 @@ preprocessing (from its artifact) and comes back at the image's size, as in the 
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..data.sample import DepthReader, Sample
+from ..data.spec import KINDS, open_reader
 from ..errors import UserError
 from ..runtime.backends.base import Backend
 from ..formats.preprocess import Preprocessor, depth_to_frame
@@ -20,32 +20,13 @@ from ..train.metrics import MetricAverager, Protocol, evaluate_depth
 from .schema import AccuracyResult, AgreementResult
 
 METRIC_DECIMALS = 4
-SYNTHETIC_SIZE = (240, 320)  # (height, width): NYU's aspect ratio, a quarter of its pixels
 
 
 def open_dataset(spec: str) -> DepthReader:
-    """`synthetic:N` or `nyu:PATH` (folder with a test list, list file, or labeled .mat)."""
-    kind, _, arg = spec.partition(":")
-    if kind == "synthetic":
-        from ..data.synthetic import SyntheticReader
-
-        try:
-            n = int(arg)
-        except ValueError:
-            raise UserError(f"--data synthetic:N needs a frame count, got {spec!r}") from None
-        return SyntheticReader(n, size=SYNTHETIC_SIZE, split="heldout")
-    if kind == "nyu" and arg:
-        from ..data.nyu import NYULabeledReader, NYUSyncReader, nyu_list_in
-
-        path = Path(arg).expanduser()
-        if path.suffix == ".mat":
-            return NYULabeledReader(path, split="test")
-        if path.is_dir():
-            return NYUSyncReader(nyu_list_in(path, "test"))
-        if path.is_file():
-            return NYUSyncReader(path)
-        raise UserError(f"NYU data not found: {path}")
-    raise UserError(f"--data must be synthetic:N or nyu:PATH, got {spec!r}")
+    """The held-out / test split of a `--data` spec (data/spec.py): `synthetic:N`, `nyu:PATH`..."""
+    if spec.partition(":")[0] not in KINDS or not spec.partition(":")[2]:
+        raise UserError(f"--data must be kind:PATH or synthetic:N ({', '.join(KINDS)}), got {spec!r}")
+    return open_reader(spec, "test")
 
 
 def predict(backend: Backend, pre: Preprocessor, sample: Sample) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The DenseDepth CSV layout (Alhashim & Wonka 2018): `image,depth` per line.
+"""The DenseDepth CSV layout (Alhashim & Wonka 2018): `image,depth` per line, with or without
+a header row (`image_path,depth_path`).
 
 DenseDepth's nyu_data.zip lists paths such as `data/nyu2_train/living_room_0038_out/37.jpg`,
 relative to the folder that holds `data/`, i.e. the CSV's parent when the CSV sits in `data/`.
@@ -10,6 +11,7 @@ import csv
 from pathlib import Path
 
 from ..errors import UserError
+from ..formats.image_files import is_image
 from .pairs import Pair, PairReader
 from .sample import nyu_intrinsics
 
@@ -43,6 +45,8 @@ class DenseDepthReader(PairReader):
                     continue
                 if len(row) < 2:
                     raise UserError(f"{csv_file}:{lineno}: expected `image,depth`, got {','.join(row)!r}")
+                if not rows and _is_header(row):
+                    continue
                 rows.append((lineno, row[0], row[1]))
         if not rows:
             raise UserError(f"CSV file is empty: {csv_file}")
@@ -56,6 +60,11 @@ class DenseDepthReader(PairReader):
             pairs.append(Pair(rgb_path, depth_path, nyu_intrinsics()))
         super().__init__(pairs, base, depth_scale=depth_scale, min_depth=min_depth,
                          max_depth=max_depth, source=str(csv_file))
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row such as `image_path,depth_path` (names, not files): no image suffix."""
+    return not any(is_image(cell) for cell in row[:2])
 
 
 def _guess_root(csv_file: Path, first: str) -> Path:

@@ -10,18 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
+from ..formats.image_files import image_files
 from .pairs import Pair, PairReader
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 DEPTH_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
 
 def folder_pairs(folder: Path) -> list[Pair]:
     """(rgb, depth) pairs in `folder`, sorted by name; an image without depth is an error."""
     if (folder / "rgb").is_dir() and (folder / "depth").is_dir():
-        images, depth_dir, prefixes = _images(folder / "rgb", ""), folder / "depth", ("",)
+        images, depth_dir, prefixes = image_files(folder / "rgb"), folder / "depth", ("",)
     else:
-        images, depth_dir, prefixes = _images(folder, "rgb_"), folder, ("depth_", "sync_depth_")
+        images, depth_dir, prefixes = image_files(folder, prefix="rgb_"), folder, ("depth_", "sync_depth_")
     pairs = []
     for image in images:
         key = image.stem[len("rgb_"):] if depth_dir == folder else image.stem
@@ -31,13 +31,6 @@ def folder_pairs(folder: Path) -> list[Pair]:
             raise UserError(f"no depth file for {image} (looked for {candidates[0].name} and similar)")
         pairs.append(Pair(image, depth))
     return pairs
-
-
-def _images(folder: Path, prefix: str) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.name.startswith(prefix) and p.is_file()
-    )
 
 
 class FolderReader(PairReader):

@@ -1,21 +1,30 @@
-"""`--data` specs -> readers: `kind:path`, e.g. `nyu:/data/nyu/test_files.txt`.
+"""The one data spec parser, for `train --data`, `eval --data`, `export --calib` and
+`bench --data`: `kind:path`, e.g. `nyu:/data/nyu/test_files.txt`.
 
     synthetic[:N]        N procedural frames (train: seeds 0.., test: held-out seeds)
     nyu:LIST|DIR|FILE.mat  BTS sync list (a folder: its {split}_files.txt), or the labeled .mat
-    densedepth:CSV       DenseDepth `image,depth` CSV
+    densedepth:CSV       DenseDepth `image,depth` CSV (a header row is skipped)
     kitti:LIST|DIR       KITTI depth (uint16, metres x 256)
     folder:DIR           rgb/depth pairs, --depth-scale units per metre
+    DIR                  (images only: `--calib`) every 8-bit colour image below DIR
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
+
+import cv2
+import numpy as np
 
 from ..errors import UserError
+from ..formats.image_files import image_files
 from .sample import DepthReader
 
 KINDS = ("synthetic", "nyu", "densedepth", "kitti", "folder")
 DEFAULT_SYNTHETIC = {"train": 1000, "test": 100}
+# rendered size of synthetic frames for evaluation, calibration and bench (height, width):
+# NYU's aspect ratio, a quarter of its pixels. Training picks its own (--synthetic-size).
+SYNTHETIC_SIZE = (240, 320)
 
 
 def open_reader(
@@ -24,7 +33,7 @@ def open_reader(
     *,
     root: str | Path | None = None,
     depth_scale: float | None = None,
-    synthetic_size: tuple[int, int] = (120, 160),
+    synthetic_size: tuple[int, int] = SYNTHETIC_SIZE,
     seed: int = 0,
 ) -> DepthReader:
     """The reader a `--data` spec names. split picks the list / split where a layout has
@@ -68,3 +77,24 @@ def open_reader(
     from .folder import FolderReader
 
     return FolderReader(path, **scale)
+
+
+def iter_images(spec: str, split: Literal["train", "test"] = "train") -> Iterator[np.ndarray]:
+    """RGB uint8 images of a spec: any `kind:path` above (its images, depth ignored), or a
+    plain folder of images (recursive; depth maps - 16-bit or single-channel - skipped)."""
+    kind = spec.partition(":")[0]
+    if kind in KINDS:
+        reader = open_reader(spec, split)
+        return (reader[i].rgb for i in range(len(reader)))
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"image folder not found: {spec} (give a folder, or one of: "
+                        f"{', '.join(k + ':...' for k in KINDS)})")
+    return _folder_rgb(folder)
+
+
+def _folder_rgb(folder: Path) -> Iterator[np.ndarray]:
+    for path in image_files(folder, recursive=True):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is not None and image.dtype == np.uint8 and image.ndim == 3:
+            yield np.ascontiguousarray(image[..., 2::-1])

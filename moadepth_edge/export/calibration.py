@@ -1,75 +1,28 @@
-"""Calibration images for INT8: `DIR`, `synthetic:N` or `nyu:DIR|LIST`, as model inputs.
+"""Calibration images for INT8 (`DIR`, `synthetic:N`, `nyu:DIR|LIST`: data/spec.py), as model inputs.
 
 Images go through the same preprocessing as deployment (formats.preprocess.Preprocessor,
 driven by the model's artifact), so the calibrated ranges are the ranges the model will see.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
+import itertools
 
-import cv2
 import numpy as np
 
-from ..formats.artifact import ModelArtifact
+from ..data.spec import iter_images
 from ..errors import UserError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-SYNTHETIC_SIZE = (240, 320)
-
-
-def _folder_images(folder: Path) -> Iterator[np.ndarray]:
-    """8-bit colour images under `folder` (recursive, sorted), as BGR; depth maps (16-bit or
-    single-channel) beside them are skipped."""
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None or image.dtype != np.uint8 or image.ndim != 3:
-            continue
-        yield image[..., :3]
-
-
-def _nyu_images(path: Path) -> Iterator[np.ndarray]:
-    from ..data.nyu import NYUSyncReader, nyu_list_in
-
-    if path.is_dir():
-        try:
-            path = nyu_list_in(path, "train")
-        except UserError:
-            path = nyu_list_in(path, "test")
-    for sample in NYUSyncReader(path):
-        yield np.ascontiguousarray(sample.rgb[..., ::-1])
-
-
-def _synthetic_images(count: str) -> Iterator[np.ndarray]:
-    from ..data.synthetic import SyntheticReader
-
-    try:
-        n = int(count)
-    except ValueError:
-        raise UserError(f"synthetic calibration needs a frame count (synthetic:N), got {count!r}") from None
-    for sample in SyntheticReader(n, size=SYNTHETIC_SIZE, split="train"):
-        yield np.ascontiguousarray(sample.rgb[..., ::-1])
-
+from ..formats.artifact import ModelArtifact
 
 def calibration_frames(spec: str, limit: int) -> list[np.ndarray]:
-    """Up to `limit` BGR uint8 frames from a calibration spec; UserError when there are none."""
-    kind, _, rest = spec.partition(":")
-    if kind == "synthetic" and rest:
-        frames = _synthetic_images(rest)
-    elif kind == "nyu" and rest:
-        if not Path(rest).exists():
-            raise UserError(f"NYU calibration data not found: {rest}")
-        frames = _nyu_images(Path(rest))
-    else:
-        folder = Path(spec)
-        if not folder.is_dir():
-            raise UserError(f"calibration folder not found: {spec} (use DIR, synthetic:N or nyu:DIR)")
-        frames = _folder_images(folder)
-    out = []
-    for frame in frames:
-        out.append(frame)
-        if len(out) >= limit:
-            break
+    """Up to `limit` BGR uint8 frames from a calibration spec (data/spec.py: `DIR`,
+    `synthetic:N`, `nyu:DIR|LIST`, any `--data` spec); UserError when there are none."""
+    try:
+        images = iter_images(spec, "train")
+    except UserError:
+        if not spec.startswith("nyu:"):
+            raise
+        images = iter_images(spec, "test")  # a NYU folder with a test list only
+    out = [np.ascontiguousarray(rgb[..., ::-1]) for rgb in itertools.islice(images, limit)]
     if not out:
         raise UserError(f"no 8-bit colour images found for calibration in {spec}")
     return out

@@ -69,6 +69,8 @@ def test_densedepth_csv(shared_data, tmp_path):
     (data / "nyu2_test.csv").write_text("data/0.jpg,data/0.png\n")  # DenseDepth: paths from data/'s parent
     s = DenseDepthReader(data / "nyu2_test.csv")[0]
     assert s.rgb.shape == (480, 640, 3) and 0.7 < s.depth[s.valid].min() < s.depth.max() < 8.3
+    (data / "header.csv").write_text("image_path,depth_path\ndata/0.jpg,data/0.png\n")
+    assert len(DenseDepthReader(data / "header.csv")) == 1  # a header row is read as one
     (data / "bad.csv").write_text("data/0.jpg,data/none.png\n")
     with pytest.raises(UserError, match=r"bad\.csv:1 .*none\.png"):
         DenseDepthReader(data / "bad.csv")
