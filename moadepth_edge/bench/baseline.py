@@ -17,7 +17,7 @@ from .._lazy import lazy_import
 from ..data.sample import Sample
 from ..errors import UserError
 from .measure import Budget
-from .pipeline import summarize_pipeline
+from .pipeline import STAGES, summarize_pipeline
 from .schema import PipelineResult
 
 
@@ -94,7 +94,7 @@ class TorchEager:
         cap = cv2.VideoCapture(str(video))
         if not cap.isOpened():
             raise UserError(f"cannot open video file {video}")
-        stages: dict[str, list[float]] = {"capture": [], "pre": [], "infer": [], "post": []}
+        stages: dict[str, list[float]] = {s: [] for s in STAGES}
         latency: list[float] = []
         n = 0
         try:
@@ -107,7 +107,7 @@ class TorchEager:
                 for k, v in times.items():
                     stages[k].append(v)
                 # latency as the runtime counts it: from the frame captured to its depth
-                latency.append(times["pre"] + times["infer"] + times["post"])
+                latency.append(times["preprocess"] + times["infer"] + times["postprocess"])
                 n += 1
                 if on_frame is not None:
                     on_frame()
@@ -135,8 +135,8 @@ class TorchEager:
         t3 = time.perf_counter()
         cv2.resize(depth[0, 0], (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         t4 = time.perf_counter()
-        return {"capture": (t1 - t0) * 1e3, "pre": (t2 - t1) * 1e3, "infer": (t3 - t2) * 1e3,
-                "post": (t4 - t3) * 1e3}
+        return {"capture": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3, "infer": (t3 - t2) * 1e3,
+                "postprocess": (t4 - t3) * 1e3}
 
     def close(self) -> None:
         self.model = None

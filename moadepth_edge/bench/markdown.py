@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from .pipeline import STAGES
 from .schema import ConfigResult, Report
 
 NONE = "-"
@@ -51,14 +52,14 @@ def latency_table(configs: Sequence[ConfigResult]) -> str:
 
 
 def pipeline_table(configs: Sequence[ConfigResult]) -> str:
-    stages = ("capture", "pre", "infer", "post")
-    headers = ["config", "source", "frames", "FPS", *(f"{s} ms" for s in stages),
+
+    headers = ["config", "source", "frames", "FPS", *(f"{s} ms" for s in STAGES),
                "latency p50 ms", "latency p99 ms", "speed-up"]
     rows = []
     for c in configs:
         p = c.pipeline
         assert p is not None
-        rows.append([c.id, p.source, p.frames, p.fps, *(p.stage_ms.get(s) for s in stages),
+        rows.append([c.id, p.source, p.frames, p.fps, *(p.stage_ms.get(s) for s in STAGES),
                      p.frame_p50_ms, p.frame_p99_ms, c.speedup_pipeline])
     return md_table(headers, rows)
 

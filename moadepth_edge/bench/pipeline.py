@@ -20,8 +20,7 @@ from ..runtime.sources import Frame, Source, open_source
 from .measure import MS_DECIMALS, RATE_DECIMALS, Budget
 from .schema import PipelineResult
 
-STAGES = ("capture", "pre", "infer", "post")
-_RUNTIME_STAGE = {"capture": "capture", "pre": "preprocess", "infer": "infer", "post": "postprocess"}
+STAGES = ("capture", "preprocess", "infer", "postprocess")  # the runtime's own stage names
 
 
 class LoopingSource(Source):
@@ -90,6 +89,6 @@ def bench_pipeline(backend: Backend, video: str | Path, budget: Budget,
         _run(backend, video, budget.warmup, None, 0, None)
     pipe = _run(backend, video, budget.iters, budget.seconds, budget.min_iters, on_frame)
     stats = pipe.stats
-    stage_ms = {s: [v * 1e3 for v in stats.stages[_RUNTIME_STAGE[s]].samples] for s in STAGES}
+    stage_ms = {s: [v * 1e3 for v in stats.stages[s].samples] for s in STAGES}
     latency = [v * 1e3 for v in stats.latency.samples]
     return summarize_pipeline(video.name, stage_ms, latency, stats.frames, stats.wall_s)

@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
         compare: Optional[tuple[Path, Path]] = typer.Option(None, help="Print B/A ratios of two reports."),
         readme_table: Optional[tuple[Path, Path]] = typer.Option(
             None, help="REPORT MARKDOWN: regenerate the table between the bench markers."),
+        overlap: Optional[int] = typer.Option(
+            None, help="REPEATS: does the pipeline keep up with the model? Model-only vs pipeline "
+                       "FPS (and with --save) on --video's first --iters frames, alternated."),
     ) -> int:
         if compare:
             return _compare(*compare)
@@ -101,6 +104,8 @@ def register(app: typer.Typer) -> None:
         for path in [*models, video, reference, checkpoint]:
             if path is not None and not path.exists():
                 raise UserError(f"not found: {path}")
+        if overlap is not None:
+            return _overlap(models, video, overlap, iters or 200, threads, out)
         if threads is not None and threads < 1:
             raise UserError(f"--threads takes a positive integer, got {threads}")
         plan = BenchPlan(
@@ -204,4 +209,22 @@ def _readme(report_path: Path, markdown: Path) -> int:
 
     update_readme(markdown, performance_table(load_report(report_path), str(report_path)))
     print(f"updated the performance table in {markdown} from {report_path}")
+    return 0
+
+
+def _overlap(models: list[Path], video: Path | None, repeats: int, frames: int, threads: int | None,
+             out: Path | None) -> int:
+    """`bench --overlap`: the pipeline-vs-model-only table (bench/overlap.py)."""
+    from ..bench.overlap import measure_overlap, print_table
+    from ..outputs import output_dir, write_text
+
+    if video is None or len(models) != 1 or repeats < 1:
+        raise UserError("--overlap REPEATS (>= 1) takes one model and a --video file")
+    folder = output_dir(out, "--out") if out is not None else None
+    result = measure_overlap(models[0], video, frames, repeats, **({"threads": threads} if threads else {}))
+    print_table(result, str(models[0]))
+    if folder is not None:
+        import json
+
+        write_text(folder / "overlap.json", json.dumps(result.to_dict(), indent=2) + "\n")
     return 0

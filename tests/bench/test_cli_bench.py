@@ -34,7 +34,7 @@ def test_full_run_measures_everything_and_reports_the_failures(bench_run):
         assert c.throughput_ips > 0 and c.memory.host_rss_peak_mb >= c.memory.host_rss_before_mb > 0
         if c.batch == 1:  # once per model and backend: pipeline, accuracy, agreement
             assert c.pipeline.frames == 15 and c.pipeline.fps > 0
-            assert set(c.pipeline.stage_ms) == {"capture", "pre", "infer", "post"}
+            assert set(c.pipeline.stage_ms) == {"capture", "preprocess", "infer", "postprocess"}
             assert c.accuracy.images == 1 and 0 <= c.accuracy.metrics["delta1"] <= 1
             assert c.agreement.images == 1
         if c.role == "toolkit":
@@ -100,7 +100,7 @@ def test_a_baseline_that_cannot_run_fails_alone(tiny_models, tmp_path, flags, me
 @pytest.mark.parametrize("flags, message", [
     (["--batch", "0"], "--batch takes positive integers"),
     (["--resolution", "64"], "HEIGHTxWIDTH"),
-    (["--data", "kitti:/x"], "--data must be synthetic:N or nyu:PATH"),
+    (["--data", "kitti:/x"], "data path not found"),
     (["--iters", "5", "--seconds", "1"], "not both"),
     (["--video", "/no/such/clip.mp4"], "not found"),
     (["--protocol", "mine", "--data", "synthetic:1"], "unknown protocol"),

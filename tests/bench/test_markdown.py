@@ -24,7 +24,7 @@ COLUMNS: dict[str, dict[str, Getter]] = {
         "source": lambda c: c["pipeline"]["source"], "frames": lambda c: c["pipeline"]["frames"],
         "FPS": lambda c: c["pipeline"]["fps"],
         **{f"{s} ms": (lambda s: lambda c: c["pipeline"]["stage_ms"][s])(s)
-           for s in ("capture", "pre", "infer", "post")},
+           for s in ("capture", "preprocess", "infer", "postprocess")},
         "latency p50 ms": lambda c: c["pipeline"]["frame_p50_ms"],
         "latency p99 ms": lambda c: c["pipeline"]["frame_p99_ms"],
         "speed-up": lambda c: c["speedup_pipeline"],

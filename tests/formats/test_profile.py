@@ -1,6 +1,7 @@
 """Target profiles: one reader, validated on read, shipped inside the package, flags on top."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -107,7 +108,10 @@ def test_unknown_profile_lists_the_known_ones():
 
 def test_a_profile_resolves_from_the_built_wheel_outside_the_source_tree(tmp_path):
     """Build the wheel, unpack it elsewhere and load a profile by name from there."""
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+    source = tmp_path / "src"  # a copy: an in-tree build would leave build/ in the checkout
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "runs", "demo_out", "__pycache__", "*.egg-info", "benchmarks", "docs"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
                             "-q", "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
     if built.returncode != 0 and "No module named" in built.stderr:
         pytest.skip(f"cannot build a wheel here: {built.stderr.strip().splitlines()[-1]}")

@@ -1,6 +1,6 @@
 """Does the pipeline keep up with the model? Pipeline FPS vs model-only FPS, same backend.
 
-    python -m moadepth_edge.runtime.overlap MODEL --source clip.mp4 [--frames 200] [--repeats 3]
+    moadepth-edge bench MODEL --video clip.mp4 --overlap 3 [--iters 200] [--out DIR]
 
 Model-only: `backend.infer` on frames decoded and preprocessed beforehand (nothing else runs).
 Pipeline: the same frames streamed from the video file through capture, preprocess, inference
@@ -9,23 +9,22 @@ and each figure is the median over `repeats`, so a noisy machine affects both si
 """
 from __future__ import annotations
 
-import argparse
+import itertools
 import statistics
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .backends import load_backend
-from .backends.base import Backend
-from .pipeline import Pipeline
 from ..formats.preprocess import Preprocessor
-from .sinks import VideoSink
-from .sources import VideoFileSource
-from .stats import PipelineStats
+from ..runtime.backends import load_backend
+from ..runtime.backends.base import Backend
+from ..runtime.pipeline import Pipeline
+from ..runtime.sinks import VideoSink
+from ..runtime.sources import VideoFileSource
+from ..runtime.stats import PipelineStats
+from .measure import Budget, time_calls
 
 
 @dataclass
@@ -57,13 +56,10 @@ class OverlapResult:
 
 
 def model_only_fps(backend: Backend, batches: list, warmup: int = 5) -> float:
-    """Frames per second of `backend.infer` alone over pre-made batches."""
-    for batch in batches[:warmup]:
-        backend.infer(batch)
-    t0 = time.perf_counter()
-    for batch in batches:
-        backend.infer(batch)
-    return len(batches) / (time.perf_counter() - t0)
+    """Frames per second of `backend.infer` alone over pre-made batches (bench's one timing loop)."""
+    feed = itertools.cycle(batches)
+    samples = time_calls(lambda: backend.infer(next(feed)), Budget(warmup=warmup, iters=len(batches)))
+    return 1e3 * len(samples) / sum(samples)
 
 
 def pipeline_run(backend: Backend, video: Path, frames: int, save: Path | None = None) -> PipelineStats:
@@ -119,31 +115,3 @@ def print_table(result: OverlapResult, model: str) -> None:
     console.print(table)
     if result.stats:
         console.print("last pipeline run: " + result.stats.summary_line())
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m moadepth_edge.runtime.overlap", description=__doc__.split("\n")[0])
-    parser.add_argument("model")
-    parser.add_argument("--source", required=True, help="a video file")
-    parser.add_argument("--frames", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--backend", default=None)
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
-    parser.add_argument("--json", type=Path, default=None, help="also write the result here")
-    args = parser.parse_args(argv)
-    opts = {"threads": args.threads} if args.threads else {}
-    try:
-        result = measure_overlap(args.model, args.source, args.frames, args.repeats, args.backend, **opts)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print_table(result, args.model)
-    if args.json:
-        import json
-
-        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
