@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -54,18 +53,11 @@ def session(path: Path, threads: int, optimized: Path | None = None):
 
 
 def interleaved_latency_ms(sessions: dict, x: np.ndarray, warmup: int, runs: int) -> dict[str, float]:
-    """Median ms per session, the sessions taking turns run by run, so load from other
-    processes on a shared machine hits every model alike."""
-    feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
-    for _ in range(warmup):
-        for k, s in sessions.items():
-            s.run(None, feeds[k])
-    times: dict[str, list[float]] = {k: [] for k in sessions}
-    for _ in range(runs):
-        for k, s in sessions.items():
-            t0 = time.perf_counter()
-            s.run(None, feeds[k])
-            times[k].append((time.perf_counter() - t0) * 1e3)
+    """Median ms per session, the sessions taking turns run by run (bench's interleaved timing)."""
+    from moadepth_edge.bench.measure import Budget, time_interleaved
+
+    calls = {k: (lambda s=s, feed={s.get_inputs()[0].name: x}: s.run(None, feed)) for k, s in sessions.items()}
+    times = time_interleaved(calls, Budget(warmup=warmup, iters=runs))
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]

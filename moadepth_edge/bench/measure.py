@@ -80,6 +80,26 @@ def time_calls(fn: Callable[[], object], budget: Budget,
             return samples
 
 
+def time_interleaved(calls: dict[str, Callable[[], object]], budget: Budget) -> dict[str, list[float]]:
+    """Time several calls taking turns, call by call (ms per call for each name): load from
+    other processes on a shared machine then hits every candidate alike, so their ratios hold.
+    Needs `budget.iters`."""
+    if budget.iters is None:
+        raise UserError("interleaved timing needs a number of iterations, not seconds")
+    for _ in range(budget.warmup):
+        for fn in calls.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(budget.iters):
+        for name, fn in calls.items():
+            t0 = time.perf_counter_ns()
+            fn()
+            samples[name].append((time.perf_counter_ns() - t0) / 1e6)
+        if signals.requested():
+            break
+    return samples
+
+
 def summarize(samples_ms: list[float]) -> LatencyStats:
     """Mean, std, percentiles (linear interpolation), min, max of per-call times in ms."""
     if not samples_ms:

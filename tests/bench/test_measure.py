@@ -58,3 +58,14 @@ def test_throughput_counts_images_per_batch():
 def test_bad_budgets_are_user_errors(kwargs):
     with pytest.raises(UserError):
         Budget(**kwargs)
+
+
+def test_interleaved_timing_takes_turns():
+    from moadepth_edge.bench.measure import time_interleaved
+
+    order = []
+    samples = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                               Budget(warmup=1, iters=3))
+    assert order == ["a", "b"] * 4 and {k: len(v) for k, v in samples.items()} == {"a": 3, "b": 3}
+    with pytest.raises(UserError):
+        time_interleaved({"a": lambda: None}, Budget(warmup=0, iters=None, seconds=1.0))
