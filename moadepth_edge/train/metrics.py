@@ -118,12 +118,6 @@ class MetricAverager:
             self.sums[k] += metrics[k]
         self.count += 1
 
-    def merge(self, sums: dict[str, float], count: int) -> None:
-        """Add another averager's raw sums (e.g. from other ranks)."""
-        for k in METRICS:
-            self.sums[k] += sums[k]
-        self.count += count
-
     def result(self) -> dict[str, float]:
         if self.count == 0:
             raise UserError("no image had valid ground truth to evaluate")
