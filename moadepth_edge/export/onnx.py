@@ -102,7 +102,7 @@ def export_onnx(
     module, reference = _export_modules(model, fuse, embed_preprocess)
     kind = "frame" if embed_preprocess else "image"
     artifact = ModelArtifact(
-        model_cfg=cfg, preprocess=cfg.preprocess, precision=precision, input_kind=kind,
+        model_cfg=cfg, precision=precision, input_kind=kind,
         input_name=kind, output_name="depth", checkpoint_sha256=sha, package_version=__version__,
         dynamic_batch=dynamic_batch, dynamic_hw=dynamic_hw or embed_preprocess,
         extra={"opset": opset, "fused": fuse, "source": source},

@@ -31,7 +31,6 @@ class ModelArtifact:
     """
 
     model_cfg: ModelCfg
-    preprocess: PreprocessCfg
     precision: Literal["fp32", "fp16", "int8"] = "fp32"
     input_kind: Literal["image", "frame"] = "image"
     input_name: str = "image"
@@ -42,11 +41,15 @@ class ModelArtifact:
     dynamic_hw: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def preprocess(self) -> PreprocessCfg:
+        """The input contract: the model config's own (stored once)."""
+        return self.model_cfg.preprocess
+
     def to_json(self) -> str:
         data = {
             "format_version": FORMAT_VERSION,
             "model_cfg": to_dict(self.model_cfg),
-            "preprocess": to_dict(self.preprocess),
             "precision": self.precision,
             "input_kind": self.input_kind,
             "input_name": self.input_name,
@@ -66,7 +69,7 @@ class ModelArtifact:
         if version != FORMAT_VERSION:
             raise ValueError(f"model metadata format {version!r} is not {FORMAT_VERSION}; re-export the model")
         data["model_cfg"] = from_dict(ModelCfg, data["model_cfg"])
-        data["preprocess"] = from_dict(PreprocessCfg, data["preprocess"])
+        data.pop("preprocess", None)  # files exported before it was stored once: model_cfg has it
         return cls(**data)
 
     def input_shape(self) -> tuple[int | None, ...]:

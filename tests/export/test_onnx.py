@@ -108,7 +108,7 @@ def test_embed_preprocess_takes_a_raw_frame(tiny_model, tmp_path):
     depth = _run(path, frame)
     assert depth.shape == (1, 1, 120, 160)
     # the image-model route of the runtime (cv2 on uint8, then upsampling) agrees closely
-    image_artifact = ModelArtifact(model_cfg=tiny_model.cfg, preprocess=tiny_model.cfg.preprocess)
+    image_artifact = ModelArtifact(model_cfg=tiny_model.cfg)
     with torch.no_grad():
         grid = tiny_model(torch.from_numpy(Preprocessor(image_artifact)(frame[0]))).numpy()
     assert np.mean(np.abs(depth[0, 0] - depth_to_frame(grid, (120, 160)))) < 0.02 * depth.mean()

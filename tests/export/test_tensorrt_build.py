@@ -27,7 +27,7 @@ T4 = DeviceInfo("Tesla T4", (7, 5), False, "12.8")
 
 def _artifact(**kw) -> ModelArtifact:
     cfg = get_preset("moadepth-tiny")
-    return ModelArtifact(model_cfg=cfg, preprocess=cfg.preprocess, **kw)
+    return ModelArtifact(model_cfg=cfg, **kw)
 
 
 def write_onnx(path, *, variant: str = "fp32", inputs: int = 1, metadata: bool = True):

@@ -12,7 +12,7 @@ from moadepth_edge.export.triton import config_pbtxt, write_triton_repository
 
 def _artifact(**kw) -> ModelArtifact:
     cfg = get_preset("moadepth-tiny")
-    return ModelArtifact(model_cfg=cfg, preprocess=cfg.preprocess, **kw)
+    return ModelArtifact(model_cfg=cfg, **kw)
 
 
 def test_onnx_repository_layout(tiny_onnx, tmp_path):

@@ -19,7 +19,7 @@ PLAN = bytes(range(256)) * 40  # stands for TensorRT's opaque plan bytes
 @pytest.fixture()
 def header() -> EngineHeader:
     cfg = get_preset("moadepth-tiny")
-    artifact = ModelArtifact(model_cfg=cfg, preprocess=cfg.preprocess, precision="fp16")
+    artifact = ModelArtifact(model_cfg=cfg, precision="fp16")
     return EngineHeader(
         tensorrt_version="10.3.0", cuda_version="12.6", gpu_name="Orin", compute_capability=(8, 7),
         precision="fp16", artifact=artifact, onnx_sha256="ab" * 32, onnx_name="tiny.onnx",

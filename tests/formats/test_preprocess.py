@@ -11,7 +11,7 @@ from moadepth_edge.formats.preprocess import Preprocessor, as_bgr, depth_to_fram
 
 def _artifact(kind: str = "image", size=(64, 64)) -> ModelArtifact:
     cfg = replace(get_preset("moadepth-tiny"), preprocess=PreprocessCfg(size=size))
-    return ModelArtifact(model_cfg=cfg, preprocess=cfg.preprocess, input_kind=kind)
+    return ModelArtifact(model_cfg=cfg, input_kind=kind)
 
 
 def test_image_models_get_rgb_nchw_in_unit_range_at_the_model_size():

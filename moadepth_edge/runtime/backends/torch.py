@@ -51,7 +51,6 @@ class TorchBackend(Backend):
         cfg = model.cfg
         artifact = ModelArtifact(
             model_cfg=cfg,
-            preprocess=cfg.preprocess,
             input_kind="image",
             checkpoint_sha256=checkpoint_sha256(path),
             dynamic_batch=True,

@@ -23,7 +23,7 @@ F32 = np.dtype(np.float32)
 @pytest.fixture()
 def artifact() -> ModelArtifact:
     cfg = get_preset("moadepth-tiny")
-    return ModelArtifact(model_cfg=cfg, preprocess=cfg.preprocess)
+    return ModelArtifact(model_cfg=cfg)
 
 
 def test_select_io_finds_the_input_and_the_depth_output(artifact):
