@@ -85,8 +85,9 @@ def test_weights_of_another_architecture_are_refused(tiny, tmp_path):
 
 def test_clip_weights_file_that_does_not_match_architecture(tmp_path):
     from dataclasses import replace as dc_replace
-    wrong = tmp_path / "wrong.pt"
-    torch.save({"visual.conv1.weight": torch.zeros(3, 3)}, wrong)
+    from safetensors.torch import save_file
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"visual.conv1.weight": torch.zeros(3, 3)}, str(wrong))
     cfg = get_preset("moadepth-tiny")
     cfg = dc_replace(cfg, clip=dc_replace(cfg.clip, pretrained=str(wrong)))
     with pytest.raises(CheckpointError, match="do not match moadepth-tiny-vit"):
