@@ -63,7 +63,7 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
         if add_files is not None:
             add_files(tmp)
-        _fsync_files(tmp)
+        _publish(tmp)
         _atomic_replace_dir(tmp, folder)
     except OSError as exc:  # disk full, folder gone: the previous checkpoint is still in place
         shutil.rmtree(tmp, ignore_errors=True)
@@ -74,12 +74,22 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
     return folder
 
 
-def _fsync_files(folder: Path) -> None:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(folder: Path) -> None:
     """Flush every file to disk before the rename publishes them (a power cut after the swap
-    must not leave empty files under the new name)."""
+    must not leave empty files under the new name), and give the folder and its files the
+    permissions of a plain mkdir / open (mkdtemp and temp files are owner-only)."""
+    mask = _umask()
     for path in folder.iterdir():
         with open(path, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(path, 0o666 & ~mask)
+    os.chmod(folder, 0o777 & ~mask)
 
 
 def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:

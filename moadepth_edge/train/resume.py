@@ -68,7 +68,7 @@ def extended(saved: SavedRun, epochs: int | None) -> TrainCfg:
     if epochs * saved.state.steps_per_epoch < done:
         need = math.ceil(done / saved.state.steps_per_epoch)
         raise UserError(f"--epochs {epochs} ends before step {done}, which the run in {saved.run.out} "
-                        f"has already done ({done / saved.state.steps_per_epoch:g} epochs); "
+                        f"has already done ({done / saved.state.steps_per_epoch:g} epoch(s)); "
                         f"pass --epochs {need} or more")
     return replace(saved.train, epochs=epochs)
 
@@ -79,20 +79,20 @@ def _get(cfg: Any, dotted: str) -> Any:
     return cfg
 
 
-def _show(value: Any) -> str:
+def _show(flag: str, value: Any) -> str:
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return f"--{flag}" if value else f"--no-{flag}"
     if value is None:
-        return "none"
+        return f"--{flag} none"
     if isinstance(value, tuple):
-        return "x".join(str(v) for v in value)
-    return str(value)
+        return f"--{flag} {'x'.join(str(v) for v in value)}"
+    return f"--{flag} {value}"
 
 
 def conflicts(given: list[str], new: dict[str, Any], saved: SavedRun) -> list[str]:
     """The options in `given` (CLI parameter names) whose value, as set in the configs `new`
     ({"model": ModelCfg, "train": TrainCfg, "run": RunSpec} built from the command line),
-    differs from the saved run's, as "--lr 0.01 (the run has 0.001)"."""
+    differs from the saved run's, as "--lr 0.01 (the run has --lr 0.001)"."""
     old = {"model": saved.model, "train": saved.train, "run": saved.run}
     found = []
     for name in given:
@@ -101,7 +101,8 @@ def conflicts(given: list[str], new: dict[str, Any], saved: SavedRun) -> list[st
         cfg, dotted = SAVED_FIELDS[name]
         mine, theirs = _get(new[cfg], dotted), _get(old[cfg], dotted)
         if mine != theirs:
-            found.append(f"--{name.replace('_', '-')} {_show(mine)} (the run has {_show(theirs)})")
+            flag = name.replace("_", "-")
+            found.append(f"{_show(flag, mine)} (the run has {_show(flag, theirs)})")
     return found
 
 
