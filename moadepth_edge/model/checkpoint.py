@@ -54,6 +54,8 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
     }
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
+        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):  # left by a process killed mid-save
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     except OSError as exc:
         raise WriteFailed(folder, exc) from None
