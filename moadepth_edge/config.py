@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+
+from .config_types import InvalidConfig, at_least, from_dict, require, validate_tree
+
+__all__ = ["InvalidConfig", "from_dict", "to_dict", "validate_tree", "replace", "get_preset", "PRESETS"]
 
 T = TypeVar("T")
 
@@ -41,6 +45,11 @@ class ClipCfg:
     pretrained: str | None = "openai"
     quick_gelu: bool = True
 
+    def validate(self) -> None:
+        require(bool(self.model_name.strip()), "model_name", "must not be empty")
+        require(self.pretrained is None or bool(self.pretrained.strip()), "pretrained",
+                "must be an open_clip tag, a weights file or null, not empty")
+
 
 @dataclass(frozen=True)
 class MoACfg:
@@ -52,6 +61,14 @@ class MoACfg:
     router_hidden: int = 128
     tau: float = 2.0
 
+    def validate(self) -> None:
+        bad = [i for i in self.layers if i < 0]
+        require(not bad, "layers", f"block indices must be >= 0, got {list(self.layers)}")
+        require(len(set(self.layers)) == len(self.layers), "layers", f"repeats a block: {list(self.layers)}")
+        for name in ("num_experts", "bottleneck", "router_hidden"):
+            at_least(self, name, 1)
+        at_least(self, "tau", 0, strict=True)
+
 
 @dataclass(frozen=True)
 class BinsCfg:
@@ -61,6 +78,12 @@ class BinsCfg:
     min_depth: float = 0.1
     max_depth: float = 10.0
     spacing: Literal["log", "linear"] = "log"
+
+    def validate(self) -> None:
+        at_least(self, "n_bins", 2)
+        at_least(self, "min_depth", 0, strict=True)
+        require(self.max_depth > self.min_depth, "max_depth",
+                f"must be > min_depth ({self.min_depth:g}), got {self.max_depth!r}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,9 @@ class HeadCfg:
     fusion: Literal["gate", "mean"] = "gate"
     upsampler: Literal["bilinear"] = "bilinear"
 
+    def validate(self) -> None:
+        at_least(self, "hidden", 1)
+
 
 @dataclass(frozen=True)
 class ContextCfg:
@@ -84,6 +110,10 @@ class ContextCfg:
 
     template: str = "a photo of a {}"
     scenes: tuple[str, ...] = NYU_SCENES
+
+    def validate(self) -> None:
+        _check_template(self.template, "template", 1)
+        require(len(self.scenes) > 0, "scenes", "needs at least one scene")
 
 
 @dataclass(frozen=True)
@@ -98,6 +128,15 @@ class DepthCLIPCfg:
     depths: tuple[float, ...] = (1.00, 1.50, 2.00, 2.25, 2.50, 2.75, 3.00)
     logit_scale: float = 100.0
     temperature: float = 0.1
+
+    def validate(self) -> None:
+        _check_template(self.template, "template", 2)
+        require(len(self.words) > 0, "words", "needs at least one distance word")
+        require(len(self.depths) == len(self.words), "depths",
+                f"needs one depth per distance word ({len(self.words)}), got {len(self.depths)}")
+        require(all(d > 0 for d in self.depths), "depths", f"must all be > 0, got {list(self.depths)}")
+        at_least(self, "logit_scale", 0, strict=True)
+        at_least(self, "temperature", 0, strict=True)
 
 
 @dataclass(frozen=True)
@@ -116,6 +155,12 @@ class PreprocessCfg:
     mean: tuple[float, float, float] = CLIP_MEAN
     std: tuple[float, float, float] = CLIP_STD
 
+    def validate(self) -> None:
+        require(all(1 <= v <= 8192 for v in self.size), "size",
+                f"height and width must be 1..8192, got {list(self.size)}")
+        at_least(self, "scale", 0, strict=True)
+        require(all(v > 0 for v in self.std), "std", f"must all be > 0, got {list(self.std)}")
+
 
 @dataclass(frozen=True)
 class ModelCfg:
@@ -132,6 +177,10 @@ class ModelCfg:
     preprocess: PreprocessCfg = field(default_factory=PreprocessCfg)
     trainable_blocks: int = 4  # the last N transformer blocks train; the rest is frozen
 
+    def validate(self) -> None:
+        require(bool(self.name.strip()), "name", "must not be empty")
+        at_least(self, "trainable_blocks", 0)
+
     @property
     def image_size(self) -> tuple[int, int]:
         return self.preprocess.size
@@ -145,6 +194,11 @@ class LossCfg:
     l1: float = 1.0
     silog: float = 0.5
     silog_lambda: float = 0.85
+
+    def validate(self) -> None:
+        for name in ("ce", "l1", "silog"):
+            at_least(self, name, 0)
+        require(0 <= self.silog_lambda <= 1, "silog_lambda", f"must be 0..1, got {self.silog_lambda!r}")
 
 
 @dataclass(frozen=True)
@@ -164,9 +218,17 @@ class TrainCfg:
     num_workers: int = 2
     loss: LossCfg = field(default_factory=LossCfg)
 
+    def validate(self) -> None:
+        at_least(self, "lr", 0, strict=True)
+        for name in ("weight_decay", "epochs", "warmup_steps", "grad_clip", "seed", "num_workers"):
+            at_least(self, name, 0)
+        for name in ("batch_size", "eval_every"):
+            at_least(self, name, 1)
+
 
 # ---------------------------------------------------------------------------------------------
-# (de)serialisation: dataclass <-> plain JSON dict, tuples restored from lists.
+# (de)serialisation: dataclass <-> plain JSON dict; from_dict (config_types) checks every
+# value's type against the annotations and calls each config's validate().
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -174,44 +236,13 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild a config dataclass from `to_dict` output; unknown keys are an error."""
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = set(data) - set(known)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-    kwargs = {}
-    hints = _resolved_types(cls)
-    for name, value in data.items():
-        kwargs[name] = _coerce(hints[name], value)
-    return cls(**kwargs)
-
-
-def _resolved_types(cls: type) -> dict[str, Any]:
-    import typing
-
-    return typing.get_type_hints(cls)
-
-
-def _coerce(tp: Any, value: Any) -> Any:
-    import typing
-
-    if is_dataclass(tp) and isinstance(value, dict):
-        return from_dict(tp, value)
-    origin = typing.get_origin(tp)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v) for v in value)
-        return tuple(_coerce(a, v) for a, v in zip(args, value))
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        for arg in typing.get_args(tp):
-            if arg is type(None) and value is None:
-                return None
-            if is_dataclass(arg) and isinstance(value, dict):
-                return from_dict(arg, value)
-        return value
-    return value
+def _check_template(template: str, name: str, slots: int) -> None:
+    try:
+        template.format(*["x"] * slots)
+        ok = template.count("{}") == slots
+    except (IndexError, KeyError, ValueError):
+        ok = False
+    require(ok, name, f"must hold exactly {slots} '{{}}' placeholder(s), got {template!r}")
 
 
 def replace(cfg: T, **changes: Any) -> T:

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UserError
+from ..outputs import output_file, write_text
 
 
 def checkpoint_folder(path: Path) -> Path:
@@ -25,7 +26,7 @@ def eval_(
     data: str = typer.Option(..., help="synthetic[:N] | nyu:LIST|DIR|FILE.mat | densedepth:CSV | kitti:PATH | folder:DIR"),
     protocol: str = typer.Option("standard", help="standard (Eigen crop) | paper (Garg crop + median scaling)"),
     flip_tta: bool = typer.Option(False, "--flip-tta", help="average with the mirrored prediction"),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="write metrics (and per-image values) here"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write metrics (and per-image values) to this file"),
     limit: Optional[int] = typer.Option(None, help="first N images only"),
     max_depth: Optional[float] = typer.Option(None, help="valid ground-truth cap (default 10 m; 80 for KITTI)"),
     crop: Optional[str] = typer.Option(None, help="override the protocol's crop: eigen | garg | none"),
@@ -40,18 +41,28 @@ def eval_(
 
     from .._lazy import lazy_import
 
-    torch = lazy_import("torch")  # a one-line install hint where the train extra is missing
+    for flag, value, low in (("--limit", limit, 1), ("--batch-size", batch_size, 1)):
+        if value is not None and value < low:
+            raise UserError(f"{flag}: must be >= {low}, got {value}")
+    for flag, value in (("--max-depth", max_depth), ("--depth-scale", depth_scale)):
+        if value is not None and not value > 0:
+            raise UserError(f"{flag}: must be > 0, got {value}")
+    if json_out is not None:
+        json_out = output_file(json_out, "--json")
+    lazy_import("torch")  # a one-line install hint where the train extra is missing
     from ..data.spec import open_reader
     from ..model.checkpoint import checkpoint_sha256, load_checkpoint
+    from ..train.device import pick_device
     from ..train.evaluate import evaluate
     from ..train.metrics import get_protocol
     from ..train.report import metric_table
 
     proto = get_protocol(protocol, max_depth, crop)
+    dev = pick_device(device)
     folder = checkpoint_folder(checkpoint)
     reader = open_reader(data, "test", root=data_root, depth_scale=depth_scale)
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if device == "auto" else device))
+    if len(reader) == 0:
+        raise UserError(f"--data {data}: no images to evaluate")
     model = load_checkpoint(folder).to(dev)
     n = len(reader) if limit is None else min(limit, len(reader))
     with Progress(transient=True) as bar:
@@ -61,8 +72,7 @@ def eval_(
     title = f"{folder} on {data} ({result.count} images, protocol {proto.name}{', flip TTA' if flip_tta else ''})"
     Console().print(metric_table({model.cfg.name: result.metrics}, title=title))
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps({
+        write_text(json_out, json.dumps({
             "checkpoint": str(folder), "checkpoint_sha256": checkpoint_sha256(folder), "data": data,
             "protocol": proto.__dict__, "flip_tta": flip_tta, "count": result.count,
             "metrics": result.metrics, "per_image": result.per_image,

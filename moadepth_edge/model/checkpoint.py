@@ -13,8 +13,8 @@ from torch import nn
 
 from .. import __version__
 from .._lazy import lazy_import
-from ..config import ModelCfg, from_dict, to_dict
-from ..errors import CheckpointError
+from ..config import InvalidConfig, ModelCfg, from_dict, to_dict
+from ..errors import CheckpointError, WriteFailed
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -44,7 +44,6 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
     into place, so they land in the same atomic swap."""
     safetensors_torch = lazy_import("safetensors.torch")
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     cfg: ModelCfg = model.cfg  # type: ignore[assignment]
     meta = {
         "model_cfg": to_dict(cfg),
@@ -53,18 +52,46 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
         "package_version": __version__,
         "extra": extra or {},
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):  # left by a process killed mid-save
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
     try:
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         safetensors_torch.save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
         if add_files is not None:
             add_files(tmp)
+        _publish(tmp)
         _atomic_replace_dir(tmp, folder)
+    except OSError as exc:  # disk full, folder gone: the previous checkpoint is still in place
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteFailed(folder, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(folder: Path) -> None:
+    """Flush every file to disk before the rename publishes them (a power cut after the swap
+    must not leave empty files under the new name), and give the folder and its files the
+    permissions of a plain mkdir / open (mkdtemp and temp files are owner-only)."""
+    mask = _umask()
+    for path in folder.iterdir():
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+        os.chmod(path, 0o666 & ~mask)
+    os.chmod(folder, 0o777 & ~mask)
 
 
 def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
@@ -76,18 +103,45 @@ def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{folder} is not a checkpoint: no {CONFIG}")
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"corrupt checkpoint config {path}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"corrupt checkpoint config {path}: expected a JSON object, got {type(meta).__name__}")
+    return meta
 
 
 def read_checkpoint_config(folder: str | Path) -> ModelCfg:
-    """The ModelCfg saved in a checkpoint folder."""
+    """The ModelCfg saved in a checkpoint folder, every field type- and range-checked
+    (InvalidConfig, a ConfigError, names the file and the field)."""
     meta = read_checkpoint_meta(folder)
+    source = str(Path(folder) / CONFIG)
+    if "model_cfg" not in meta:
+        raise CheckpointError(f"invalid checkpoint config {source}: no model_cfg")
+    return from_dict(ModelCfg, meta["model_cfg"], source=source, path="model_cfg")
+
+
+def check_tower(cfg: ModelCfg, source: str) -> None:
+    """The config's block indices fit its CLIP tower (MoA after blocks 0..depth-1, at most
+    depth trainable blocks); InvalidConfig naming `source` and the field otherwise."""
+    from .clip_encoder import tower_depth
+
     try:
-        return from_dict(ModelCfg, meta["model_cfg"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"invalid model config in {Path(folder) / CONFIG}: {exc}") from None
+        depth = tower_depth(cfg.clip.model_name)
+    except CheckpointError as exc:
+        raise InvalidConfig("model_cfg.clip.model_name", str(exc), source) from None
+    if cfg.kind != "moa":
+        return
+    if depth is None:
+        raise InvalidConfig("model_cfg.clip.model_name", f"MoA-DepthCLIP needs a ViT tower, "
+                            f"{cfg.clip.model_name} is a ResNet", source)
+    bad = [i for i in cfg.moa.layers if i >= depth]
+    if bad:
+        raise InvalidConfig("model_cfg.moa.layers", f"blocks {bad} do not exist in the {depth}-block "
+                            f"{cfg.clip.model_name} tower (0..{depth - 1})", source)
+    if cfg.trainable_blocks > depth:
+        raise InvalidConfig("model_cfg.trainable_blocks", f"{cfg.trainable_blocks} is more than the "
+                            f"{depth} blocks of {cfg.clip.model_name}", source)
 
 
 def load_checkpoint(folder: str | Path) -> nn.Module:
@@ -96,6 +150,7 @@ def load_checkpoint(folder: str | Path) -> nn.Module:
 
     folder = Path(folder)
     cfg = read_checkpoint_config(folder)
+    check_tower(cfg, str(folder / CONFIG))
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{folder} is not a checkpoint: no {WEIGHTS}")

@@ -42,11 +42,57 @@ def _quiet_root_logger():
         logger.setLevel(level)
 
 
+def tower_depth(model_name: str) -> int | None:
+    """Transformer blocks in the visual tower of open_clip architecture `model_name` (None for
+    a ResNet tower); CheckpointError for an unknown architecture."""
+    open_clip = lazy_import("open_clip")
+    register_test_configs()
+    model_cfg = open_clip.get_model_config(model_name)
+    if model_cfg is None:
+        raise CheckpointError(f"unknown CLIP architecture {model_name!r}")
+    layers = model_cfg.get("vision_cfg", {}).get("layers")
+    return layers if isinstance(layers, int) else None
+
+
+def check_clip_weights(model_name: str, weights: str) -> None:
+    """`weights` must be an open_clip pretrained tag of `model_name` (open_clip downloads and
+    loads it) or a local `.safetensors` file. A local pickle (.pt/.pth/.bin...) is refused
+    before it is opened: open_clip would torch.load it, and unpickling a file can run code.
+    CheckpointError (one line) otherwise."""
+    open_clip = lazy_import("open_clip")
+    register_test_configs()
+    if open_clip.get_pretrained_cfg(model_name, weights):
+        return
+    path = Path(weights).expanduser()
+    if not path.exists():
+        tags = ", ".join(open_clip.list_pretrained_tags_by_model(model_name)) or "none"
+        raise CheckpointError(f"--clip {weights}: neither a pretrained tag of {model_name} "
+                              f"(known: {tags}) nor an existing weights file")
+    if not path.is_file():
+        raise CheckpointError(f"--clip {weights}: is not a file; pass the .safetensors weights file")
+    with path.open("rb") as f:
+        head = f.read(8)
+    pickle = head[:1] == b"\x80" or head[:2] == b"PK"  # a pickle, or torch.save's zip of one
+    if pickle or path.suffix != ".safetensors":
+        what = "a PyTorch pickle" if pickle else f"a {path.suffix or 'suffix-less'} file"
+        raise CheckpointError(
+            f"--clip {weights}: only .safetensors weights files are loaded, and this is {what}; "
+            "unpickling a file can run code (convert it with safetensors.torch.save_file where you trust it)")
+    try:
+        with lazy_import("safetensors").safe_open(str(path), framework="pt") as st:
+            st.keys()
+    except Exception as exc:  # SafetensorError: garbled, truncated or foreign bytes
+        raise CheckpointError(f"--clip {weights}: not a valid safetensors file ({exc})") from None
+
+
 def create_clip(cfg: ModelCfg, pretrained: bool) -> tuple[nn.Module, Any]:
-    """(open_clip CLIP model, tokenizer). pretrained=False gives random init (no download)."""
+    """(open_clip CLIP model, tokenizer). pretrained=False gives random init (no download).
+    A local weights file must be .safetensors (see check_clip_weights)."""
     open_clip = lazy_import("open_clip")
     register_test_configs()
     weights = cfg.clip.pretrained if pretrained else None
+    if weights:
+        check_clip_weights(cfg.clip.model_name, weights)
     h, w = cfg.preprocess.size
     quiet = contextlib.nullcontext() if weights else _quiet_root_logger()
     try:

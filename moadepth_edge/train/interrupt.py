@@ -1,41 +1,55 @@
-"""Graceful stop on Ctrl-C / SIGTERM: the first signal asks the trainer to checkpoint after
-the current step and exit; a second one interrupts at once. Under DDP every rank agrees on
-the step to stop at (the flag is all-reduced), so no rank waits on a barrier alone."""
+"""Graceful stop on SIGINT / SIGTERM / SIGHUP (moadepth_edge.signals): within a StopRequest the
+first signal only asks the trainer to finish the current step, checkpoint and return; a second
+one ends the process at once. Under DDP every rank agrees on the step to stop at (the flag is
+all-reduced), so no rank waits on a barrier alone."""
 from __future__ import annotations
 
+import contextlib
 import signal
-import threading
 
 import torch
 import torch.distributed as dist
 
+from .. import signals
 from .distributed import DistEnv
 
 
 class StopRequest:
+    """`with StopRequest(env) as stop:` ... `if stop.should_stop(): checkpoint; return`.
+
+    Installs the signal handlers when the caller (the CLI's main) has not already, so a
+    library `Trainer.fit()` stops as gracefully as `moadepth-edge train`."""
+
     def __init__(self, env: DistEnv) -> None:
         self.env = env
-        self.requested = False
-        self._previous: dict[int, object] = {}
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
+        self._stack.enter_context(signals.handle_signals())
+        self._stack.enter_context(signals.deferred())
         return self
 
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))  # the next one is immediate
+    @property
+    def signum(self) -> int | None:
+        """The signal this process received, or None."""
+        return signals.requested()
 
     def should_stop(self) -> bool:
         """True on every rank once any rank was asked to stop."""
+        local = signals.requested() is not None
         if not self.env.enabled:
-            return self.requested
-        flag = torch.tensor([1.0 if self.requested else 0.0])
+            return local
+        flag = torch.tensor([1.0 if local else 0.0])
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
+
+
+def ignore_signals_in_worker(worker_id: int) -> None:
+    """DataLoader worker_init_fn: a terminal's Ctrl-C or a service manager's SIGTERM reaches
+    every process of the group; the workers leave the stopping to the main process, which
+    finishes its step and shuts them down."""
+    for sig in signals.SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

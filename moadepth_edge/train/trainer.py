@@ -2,67 +2,41 @@
 held-out evaluation, JSONL/CSV logs, atomic checkpoints (`last/` every epoch and every
 `save_every` steps, `best/` by delta1) and exact resume; data parallel under torchrun.
 
-Run folder:  last/ (checkpoint + trainer_state.pt)  best/  metrics.jsonl  train.csv  eval.csv
+Run folder:  last/ (checkpoint + trainer_state.json/.safetensors)  best/  metrics.jsonl
+train.csv  eval.csv
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..config import ModelCfg, TrainCfg, from_dict, to_dict
+from ..config import ModelCfg, TrainCfg, to_dict, validate_tree
 from ..data.dataset import DepthDataset
 from ..data.spec import open_reader
 from ..data.transforms import Augment
 from ..errors import CheckpointError, UserError
-from ..model.checkpoint import load_checkpoint, read_checkpoint_meta
+from ..model.checkpoint import load_checkpoint
 from ..model.depth_model import DepthOutput
-from .distributed import DistEnv, all_reduce_mean, barrier, broadcast_object, init_distributed
+from .device import pick_device
+from .distributed import all_reduce_mean, barrier, broadcast_object, init_distributed
 from .evaluate import evaluate
-from .interrupt import StopRequest
+from .interrupt import StopRequest, ignore_signals_in_worker
 from .losses import DepthLoss, router_entropy
 from .metrics import get_protocol
 from .optim import build_optimizer, build_scheduler
 from .progress import TrainProgress
 from .runlog import RunLog
+from .resume import SavedRun, extended, load_run
+from .run_spec import RunSpec, heldout_reader
 from .sampler import ResumableSampler
-from .state import find_run_checkpoint, load_trainer_state, rng_state, save_run_checkpoint, set_rng_state
+from .state import TrainerState, restore_state, rng_state, save_run_checkpoint
 
-
-@dataclass
-class RunSpec:
-    """What a run reads and writes, beyond TrainCfg; saved in every checkpoint (extra.run)."""
-
-    out: str
-    data: str = "synthetic"
-    eval_data: str | None = None  # default: the data's held-out / test split where it has one
-    eval_limit: int | None = 64
-    data_root: str | None = None
-    eval_data_root: str | None = None  # default: data_root
-    depth_scale: float | None = None
-    synthetic_size: tuple[int, int] = (120, 160)
-    train_all: bool = False  # unfreeze the whole ViT (a departure from the paper; see README)
-    augment: bool = True
-    cache: bool = False  # keep decoded samples in memory (small / procedural data sets)
-    save_every: int = 0  # also checkpoint every N steps (0: once per epoch)
-    log_every: int = 10
-    eval_before: bool = True  # score the untrained model first, for a before/after
-    device: str = "auto"
-    progress: bool = True
-    extra_env: dict[str, Any] = field(default_factory=dict)
-
-
-def _device(name: str, env: DistEnv) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and env.enabled:
-        name = f"cuda:{env.local_rank}"
-    return torch.device(name)
+__all__ = ["RunSpec", "Trainer"]
 
 
 class _ForwardTrain(nn.Module):
@@ -82,21 +56,25 @@ class Trainer:
     `Trainer.resume(out)` to continue one; then `fit()`."""
 
     def __init__(self, model_cfg: ModelCfg, train_cfg: TrainCfg, run: RunSpec, *,
-                 pretrained: bool = False, _resume_from: Path | None = None) -> None:
+                 pretrained: bool = False, _resume: SavedRun | None = None) -> None:
         if model_cfg.kind != "moa":
             raise UserError(f"{model_cfg.name} is a zero-shot {model_cfg.kind} model: nothing to train")
+        for cfg in (model_cfg, train_cfg, run):
+            validate_tree(cfg)
         self.model_cfg, self.cfg, self.run = model_cfg, train_cfg, run
         self.out = Path(run.out)
-        self.env = init_distributed("cuda" if run.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
-        self.device = _device(run.device, self.env)
+        self.env = init_distributed("cuda" if run.device != "cpu" and torch.cuda.is_available() else "cpu")
+        self.device = pick_device(run.device, self.env.local_rank if self.env.enabled else None)
         torch.manual_seed(train_cfg.seed)
 
         # data first: a bad --data spec fails before any CLIP weights are fetched
         self.train_reader = open_reader(run.data, "train", root=run.data_root, depth_scale=run.depth_scale,
                                         synthetic_size=run.synthetic_size, seed=train_cfg.seed)
-        self.eval_reader = self._eval_reader()
-        if _resume_from is not None:
-            self.model = load_checkpoint(_resume_from)
+        if len(self.train_reader) == 0:
+            raise UserError(f"--data {run.data}: no training samples")
+        self.eval_reader = heldout_reader(run, train_cfg.seed)
+        if _resume is not None:
+            self.model = load_checkpoint(_resume.folder)
         else:
             from ..model import build_model
 
@@ -113,7 +91,7 @@ class Trainer:
         self.loader = torch.utils.data.DataLoader(
             self.dataset, batch_size=train_cfg.batch_size, sampler=self.sampler,
             num_workers=train_cfg.num_workers, persistent_workers=train_cfg.num_workers > 0,
-            pin_memory=self.device.type == "cuda",
+            pin_memory=self.device.type == "cuda", worker_init_fn=ignore_signals_in_worker,
         )
         self.steps_per_epoch = self.sampler.batches_per_epoch
         self.total_steps = self.steps_per_epoch * train_cfg.epochs
@@ -129,63 +107,47 @@ class Trainer:
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
         self.step, self.best, self.last_metrics = 0, None, None
-        self.resumed = _resume_from is not None
-        if self.resumed:
-            self._load_state(load_trainer_state(_resume_from))
+        self.stopped_by: int | None = None  # the signal that ended fit() early, if one did
+        self.stopped = False
+        self.resumed = _resume is not None
+        if _resume is not None:
+            self._load_state(_resume)
         self.log = RunLog(self.out, self.step if self.resumed else None) if self.env.is_main else None
 
     # --------------------------------------------------------------------------------------
     @classmethod
-    def resume(cls, out: str | Path, *, epochs: int | None = None, **run_overrides: Any) -> Trainer:
+    def resume(cls, out: str | Path, *, epochs: int | None = None, num_workers: int | None = None,
+               **run_overrides: Any) -> Trainer:
         """Continue the run in `out` from its last checkpoint (config, data and state from
-        there; `epochs` may extend it; run_overrides change e.g. device or progress)."""
-        folder = find_run_checkpoint(Path(out) / "last")
-        if folder is None:
-            raise CheckpointError(f"nothing to resume: no checkpoint with trainer state in {Path(out) / 'last'}")
-        meta = read_checkpoint_meta(folder)
-        try:
-            extra = meta["extra"]
-            train_cfg = from_dict(TrainCfg, extra["train_cfg"])
-            run = RunSpec(**{**extra["run"], "out": str(out), **run_overrides})
-            model_cfg = from_dict(ModelCfg, meta["model_cfg"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{folder} was not written by the trainer: {exc}") from None
-        if epochs is not None:
-            train_cfg = dataclasses.replace(train_cfg, epochs=epochs)
-        run.synthetic_size = tuple(run.synthetic_size)
-        return cls(model_cfg, train_cfg, run, _resume_from=folder)
+        there; `epochs` may extend it; num_workers and run_overrides such as device or progress
+        change how it runs, not what it computes)."""
+        return cls.from_saved(load_run(out), epochs=epochs, num_workers=num_workers, **run_overrides)
 
-    def _eval_reader(self):
-        run = self.run
-        if run.eval_data:
-            spec = run.eval_data
-        elif run.data.startswith("synthetic"):
-            spec = f"synthetic:{run.eval_limit or 64}"
-        elif run.data.startswith("nyu:") and (Path(run.data[4:]).is_dir() or run.data.endswith(".mat")):
-            spec = run.data
-        else:
-            return None  # no known held-out split: pass --eval-data
-        root = run.eval_data_root or (None if run.eval_data else run.data_root)
-        return open_reader(spec, "test", root=root, depth_scale=run.depth_scale,
-                           synthetic_size=run.synthetic_size, seed=self.cfg.seed)
+    @classmethod
+    def from_saved(cls, saved: SavedRun, *, epochs: int | None = None, num_workers: int | None = None,
+                   **run_overrides: Any) -> Trainer:
+        """`resume` from a run already read with `resume.load_run`."""
+        train_cfg = extended(saved, epochs)
+        if num_workers is not None:
+            train_cfg = dataclasses.replace(train_cfg, num_workers=num_workers)
+        return cls(saved.model, train_cfg, dataclasses.replace(saved.run, **run_overrides), _resume=saved)
 
-    def _state(self) -> dict[str, Any]:
-        return {
-            "step": self.step, "steps_per_epoch": self.steps_per_epoch, "best": self.best,
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(), "rng": rng_state(), "world_size": self.env.world_size,
-        }
+    def _state(self) -> TrainerState:
+        epoch, done = divmod(self.step, self.steps_per_epoch)
+        return TrainerState(
+            step=self.step, steps_per_epoch=self.steps_per_epoch, world_size=self.env.world_size,
+            best=self.best, optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+            scaler=self.scaler.state_dict(), rng=rng_state(), sampler={"epoch": epoch, "batches_done": done},
+        )
 
-    def _load_state(self, state: dict[str, Any]) -> None:
-        if state["steps_per_epoch"] != self.steps_per_epoch:
+    def _load_state(self, saved: SavedRun) -> None:
+        state = saved.state
+        if state.steps_per_epoch != self.steps_per_epoch:
             raise CheckpointError(
-                f"cannot resume exactly: the checkpoint has {state['steps_per_epoch']} steps per epoch, "
+                f"cannot resume exactly: the checkpoint has {state.steps_per_epoch} steps per epoch, "
                 f"this setup {self.steps_per_epoch} (same data, batch size and world size needed)")
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
-        self.step, self.best = state["step"], state["best"]
+        restore_state(state, saved.folder, self.optimizer, self.scheduler, self.scaler)
+        self.step, self.best = state.step, state.best
 
     def _extra(self) -> dict[str, Any]:
         return {
@@ -228,48 +190,68 @@ class Trainer:
         return {**parts.as_floats(), "router_entropy": float(router_entropy([g.detach() for g in out["router_weights"]]))}
 
     def fit(self, stop_at_step: int | None = None) -> dict[str, float] | None:
-        """Train to cfg.epochs; returns the last held-out metrics.
+        """Train to cfg.epochs; returns the last held-out metrics. With epochs 0 it only
+        scores the initial model and checkpoints it (last/, step 0).
 
-        Ctrl-C / SIGTERM checkpoints after the current step and raises KeyboardInterrupt
-        (resume with `resume`). stop_at_step ends the process-local loop abruptly after that
-        step, saving nothing: a simulated kill, for tests.
+        SIGINT / SIGTERM / SIGHUP: the current step finishes, last/ is checkpointed, and fit
+        returns with `stopped_by` set (continue with `resume`); a second signal ends the
+        process at once. stop_at_step ends the process-local loop abruptly after that step,
+        saving nothing: a simulated kill, for tests.
         """
-        if not self.resumed and self.run.eval_before:
-            self._record_eval(epoch=0)
-        self._t0 = time.perf_counter()
         progress = TrainProgress(enabled=self.run.progress and self.env.is_main)
+        killed = False
         with progress, StopRequest(self.env) as stop:
-            while self.step < self.total_steps:
-                epoch, done = divmod(self.step, self.steps_per_epoch)
-                self.sampler.set_epoch(epoch, done)
-                progress.start_epoch(epoch + 1, self.cfg.epochs, self.steps_per_epoch, done)
-                running: dict[str, float] = {}
-                n_running = 0
-                for batch in self.loader:
-                    values = self.train_step(batch)
-                    self.step += 1
-                    running = {k: running.get(k, 0.0) + v for k, v in values.items()}
-                    n_running += 1
-                    progress.advance(values["total"])
-                    if self.step % self.run.log_every == 0 or self.step % self.steps_per_epoch == 0:
-                        self._record_train(epoch, {k: v / n_running for k, v in running.items()})
-                        running, n_running = {}, 0
-                    if stop_at_step is not None and self.step >= stop_at_step:
-                        return None
-                    if stop.should_stop():
-                        self.save()
-                        raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved")
-                    if self.run.save_every and self.step % self.run.save_every == 0 \
-                            and self.step % self.steps_per_epoch:
-                        self.save()
-                epoch_done = self.step // self.steps_per_epoch
-                improved = False
-                if epoch_done % self.cfg.eval_every == 0 or self.step >= self.total_steps:
-                    improved = self._record_eval(epoch_done)
-                self.save(best=improved)
+            if not self.resumed and self.run.eval_before:
+                self._record_eval(epoch=0)
+            self._t0 = time.perf_counter()
+            if not self._stopping(stop):
+                if self.total_steps == 0:
+                    self.save()
+                killed = self._epochs(stop, progress, stop_at_step)
+        if killed:
+            return None
         if self.log is not None:
             self.log.close()
         return self.last_metrics
+
+    def _stopping(self, stop: StopRequest) -> bool:
+        """After a step: on a stop request (any rank), checkpoint and say so."""
+        if not stop.should_stop():
+            return False
+        self.save()
+        self.stopped, self.stopped_by = True, stop.signum
+        return True
+
+    def _epochs(self, stop: StopRequest, progress: TrainProgress, stop_at_step: int | None) -> bool:
+        """Train until done or stopped; True when stop_at_step cut it short."""
+        while self.step < self.total_steps:
+            epoch, done = divmod(self.step, self.steps_per_epoch)
+            self.sampler.set_epoch(epoch, done)
+            progress.start_epoch(epoch + 1, self.cfg.epochs, self.steps_per_epoch, done)
+            running: dict[str, float] = {}
+            n_running = 0
+            for batch in self.loader:
+                values = self.train_step(batch)
+                self.step += 1
+                running = {k: running.get(k, 0.0) + v for k, v in values.items()}
+                n_running += 1
+                progress.advance(values["total"])
+                if self.step % self.run.log_every == 0 or self.step % self.steps_per_epoch == 0:
+                    self._record_train(epoch, {k: v / n_running for k, v in running.items()})
+                    running, n_running = {}, 0
+                if stop_at_step is not None and self.step >= stop_at_step:
+                    return True
+                if self._stopping(stop):
+                    return False
+                if self.run.save_every and self.step % self.run.save_every == 0 \
+                        and self.step % self.steps_per_epoch:
+                    self.save()
+            epoch_done = self.step // self.steps_per_epoch
+            improved = False
+            if epoch_done % self.cfg.eval_every == 0 or self.step >= self.total_steps:
+                improved = self._record_eval(epoch_done)
+            self.save(best=improved)
+        return False
 
     def _record_train(self, epoch: int, means: dict[str, float]) -> None:
         keys = sorted(means)

@@ -1,6 +1,8 @@
 """`moadepth-edge info`: parameter counts of presets and checkpoints; one-line errors."""
 from __future__ import annotations
 
+import json
+
 import torch
 
 from moadepth_edge.cli.main import main
@@ -34,3 +36,18 @@ def test_info_bad_target_is_one_line(tmp_path, capsys):
     assert main(["info", str(tmp_path / "ck")]) == 2
     err = capsys.readouterr().err
     assert "corrupt checkpoint config" in err and err.count("\n") == 1
+
+
+def test_info_wrong_typed_or_foreign_config_is_one_line(tmp_path, capsys):
+    torch.manual_seed(0)
+    folder = save_checkpoint(build_model(get_preset("moadepth-tiny")), tmp_path / "ck")
+    meta = json.loads((folder / "config.json").read_text())
+    meta["model_cfg"]["head"]["fusion"] = "max"
+    (folder / "config.json").write_text(json.dumps(meta))
+    assert main(["info", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{folder / 'config.json'}: model_cfg.head.fusion: expected one of" in err
+    (folder / "config.json").write_text('{"model_cfg": "moadepth-tiny"}')
+    assert main(["info", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model_cfg: expected an object" in err

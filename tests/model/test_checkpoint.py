@@ -47,6 +47,14 @@ def test_save_overwrites_atomically_and_hash_changes(tiny, saved):
     assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]  # no temp folders left
 
 
+def test_temp_folder_of_a_killed_save_is_cleared_by_the_next(tiny, saved):
+    stale = saved.parent / ".ckpt.tmp-abc123"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half")
+    save_checkpoint(tiny, saved)
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]
+
+
 def test_garbled_weights_give_one_line_error(saved):
     data = bytearray((saved / "model.safetensors").read_bytes())
     data[:16] = b"\xff" * 16
@@ -85,9 +93,38 @@ def test_weights_of_another_architecture_are_refused(tiny, tmp_path):
 
 def test_clip_weights_file_that_does_not_match_architecture(tmp_path):
     from dataclasses import replace as dc_replace
-    wrong = tmp_path / "wrong.pt"
-    torch.save({"visual.conv1.weight": torch.zeros(3, 3)}, wrong)
+    from safetensors.torch import save_file
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"visual.conv1.weight": torch.zeros(3, 3)}, str(wrong))
     cfg = get_preset("moadepth-tiny")
     cfg = dc_replace(cfg, clip=dc_replace(cfg.clip, pretrained=str(wrong)))
     with pytest.raises(CheckpointError, match="do not match moadepth-tiny-vit"):
         build_model(cfg, pretrained=True)
+
+
+def test_failed_save_is_write_failed_and_keeps_the_old_checkpoint(tiny, saved, tmp_path):
+    from moadepth_edge.errors import WriteFailed
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteFailed, match="cannot write .*file/ck"):
+        save_checkpoint(tiny, tmp_path / "file" / "ck")
+    before = checkpoint_sha256(saved)
+
+    def fail(tmp):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(WriteFailed, match="No space left on device"):
+        save_checkpoint(tiny, saved, add_files=fail)
+    assert checkpoint_sha256(saved) == before
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt", "file"]
+
+
+def test_checkpoint_has_plain_permissions(saved):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o777 & ~mask
+    for p in saved.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask, p.name

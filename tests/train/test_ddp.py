@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from moadepth_edge.model.checkpoint import load_checkpoint, read_checkpoint_meta
-from moadepth_edge.train.state import TRAINER_STATE
+from moadepth_edge.train.state import load_trainer_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,8 +28,8 @@ def test_torchrun_two_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = read_checkpoint_meta(out / "last")
     assert meta["extra"]["step"] == 2  # 16 frames / 2 ranks / batch 4
-    state = torch.load(out / "last" / TRAINER_STATE, weights_only=False)
-    assert state["world_size"] == 2
+    state = load_trainer_state(out / "last")
+    assert state.world_size == 2 and state.step == 2
     model = load_checkpoint(out / "last")
     assert model(torch.rand(1, 3, 64, 64)).shape == (1, 1, 64, 64)
     assert proc.stdout.count("checkpoints:") == 1  # rank 0 alone reports and writes

@@ -1,6 +1,7 @@
 """The trainer: checkpoints, logs, and an interrupted run resuming exactly."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -65,12 +66,24 @@ def test_interrupted_run_resumes_exactly(tmp_path):
     assert [r["step"] for r in records if r["kind"] == "train"] == list(range(1, 9))
 
 
-def test_resume_can_extend_the_run(tmp_path):
+def test_resume_can_extend_the_run_but_not_shorten_it(tmp_path):
     Trainer(get_preset("moadepth-tiny"), CFG, _run(tmp_path / "r", eval_before=False)).fit()
+    with pytest.raises(UserError, match="--epochs 1 ends before step 8.*--epochs 2 or more"):
+        Trainer.resume(tmp_path / "r", epochs=1)
     more = Trainer.resume(tmp_path / "r", epochs=3)
     assert more.step == 8 and more.total_steps == 12
     more.fit()
     assert read_checkpoint_meta(tmp_path / "r" / "last")["extra"]["step"] == 12
+
+
+def test_zero_epochs_checkpoints_the_initial_model(tmp_path):
+    tr = Trainer(get_preset("moadepth-tiny"), dataclasses.replace(CFG, epochs=0), _run(tmp_path / "r"))
+    before = _weights(tr.model)
+    tr.fit()
+    assert tr.step == 0 and read_checkpoint_meta(tmp_path / "r" / "last")["extra"]["step"] == 0
+    for k, v in load_checkpoint(tmp_path / "r" / "last").state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert Trainer.resume(tmp_path / "r", epochs=1).step == 0  # and it continues from there
 
 
 def test_train_all_unfreezes_the_tower(tmp_path):
