@@ -144,14 +144,16 @@ class PreprocessCfg:
     """What a model expects of its input; the runtime reads this, never its own constants.
 
     The model itself takes RGB float in [0, 1], NCHW, at `size`; mean/std are applied inside
-    the model (and folded into the patch embedding on export).
+    the model (and folded into the patch embedding on export). resize: bilinear, half-pixel
+    centres, no antialiasing - the one rule OpenCV, an ONNX graph and TensorRT compute alike
+    (formats/preprocess.py is its one implementation).
     """
 
     size: tuple[int, int] = (224, 224)  # (height, width)
     color: Literal["RGB"] = "RGB"
     layout: Literal["NCHW"] = "NCHW"
     scale: float = 1.0 / 255.0
-    resize: Literal["bilinear", "area"] = "bilinear"
+    resize: Literal["bilinear"] = "bilinear"
     mean: tuple[float, float, float] = CLIP_MEAN
     std: tuple[float, float, float] = CLIP_STD
 
@@ -180,10 +182,6 @@ class ModelCfg:
     def validate(self) -> None:
         require(bool(self.name.strip()), "name", "must not be empty")
         at_least(self, "trainable_blocks", 0)
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return self.preprocess.size
 
 
 @dataclass(frozen=True)

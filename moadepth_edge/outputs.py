@@ -94,8 +94,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        _publish(tmp, _umask())
         os.replace(tmp, path)
     except OSError as exc:
         raise WriteFailed(path, exc) from None
@@ -125,6 +124,26 @@ def write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
     return Path(path)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(path: Path, mask: int) -> None:
+    """Flush a written file (or every file of a folder) to disk before a rename publishes it -
+    a power cut after the swap must not leave empty files under the new name - and give it the
+    permissions of a plain open / mkdir (temp files and folders are owner-only)."""
+    if path.is_dir():
+        for child in path.iterdir():
+            _publish(child, mask)
+        os.chmod(path, 0o777 & ~mask)
+        return
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+    os.chmod(path, 0o666 & ~mask)
+
+
 def previous_copy(folder: Path) -> Path:
     """Where the previous version of `folder` sits while a new one moves into place: a crash
     between the two renames leaves the last complete copy there."""
@@ -149,18 +168,23 @@ def replace_dir(tmp: Path, folder: Path) -> None:
 
 @contextlib.contextmanager
 def staged_dir(folder: str | Path) -> Iterator[Path]:
-    """Yield a temp folder beside `folder`; on success it replaces `folder` in one swap, on any
-    failure it is removed and `folder` is untouched. OSError -> WriteFailed(folder)."""
+    """Yield a temp folder beside `folder`; on success its files are flushed and it replaces
+    `folder` in one swap, on any failure it is removed and `folder` is untouched (a crash
+    between the two renames leaves the previous copy at `previous_copy(folder)`). Temp folders
+    of an earlier process killed mid-save are cleared first. OSError -> WriteFailed(folder)."""
     import shutil
 
     folder = Path(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
+        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     except OSError as exc:
         raise WriteFailed(folder, exc) from None
     try:
         yield tmp
+        _publish(tmp, _umask())
         replace_dir(tmp, folder)
     except OSError as exc:
         raise WriteFailed(folder, exc) from None

@@ -1,7 +1,7 @@
 """The package's layers, by construction: each imports only those below it, and the runtime
 imports without torch and without any export / train / model module.
 
-    base (config, errors, signals, outputs, _lazy) < formats < data < runtime < model < train
+    base (config, config_types, errors, signals, outputs, _lazy) < formats < data < runtime < model < train
     < export < bench, demo < cli, the package root
 
 A few imports go upward on purpose, inside a function, and are listed in ALLOWED_UPWARD."""
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "moadepth_edge"
 
 LAYERS = {
-    "config": 0, "errors": 0, "signals": 0, "outputs": 0, "_lazy": 0,
+    "config": 0, "config_types": 0, "errors": 0, "signals": 0, "outputs": 0, "_lazy": 0,
     "formats": 1, "data": 2, "runtime": 3, "model": 4, "train": 5, "export": 6,
     "bench": 7, "demo": 7, "cli": 8, "__main__": 8, "": 8, "__version__": 0,
 }

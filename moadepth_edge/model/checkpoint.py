@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,26 +11,11 @@ from torch import nn
 from .. import __version__
 from .._lazy import lazy_import
 from ..config import InvalidConfig, ModelCfg, from_dict, to_dict
-from ..errors import CheckpointError, WriteFailed
+from ..errors import CheckpointError
+from ..outputs import staged_dir
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
-
-
-def previous_copy(folder: Path) -> Path:
-    """Where the previous version of `folder` sits while a new one is moved into place: a crash
-    between the two renames leaves the last complete checkpoint there."""
-    return folder.with_name(f".{folder.name}.old")
-
-
-def _atomic_replace_dir(tmp: Path, folder: Path) -> None:
-    """Move a fully written temp folder into place; the old one goes only after that."""
-    old = previous_copy(folder)
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] | None = None,
@@ -47,51 +29,17 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
     cfg: ModelCfg = model.cfg  # type: ignore[assignment]
     meta = {
         "model_cfg": to_dict(cfg),
-        "preprocess": to_dict(cfg.preprocess),
         "bins": {"centers": model.bin_centers.tolist()} if hasattr(model, "bin_centers") else None,
         "package_version": __version__,
         "extra": extra or {},
     }
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):  # left by a process killed mid-save
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    except OSError as exc:
-        raise WriteFailed(folder, exc) from None
-    try:
+    with staged_dir(folder) as tmp:  # disk full, folder gone: the previous checkpoint stays
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
         safetensors_torch.save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
         if add_files is not None:
             add_files(tmp)
-        _publish(tmp)
-        _atomic_replace_dir(tmp, folder)
-    except OSError as exc:  # disk full, folder gone: the previous checkpoint is still in place
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise WriteFailed(folder, exc) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(folder: Path) -> None:
-    """Flush every file to disk before the rename publishes them (a power cut after the swap
-    must not leave empty files under the new name), and give the folder and its files the
-    permissions of a plain mkdir / open (mkdtemp and temp files are owner-only)."""
-    mask = _umask()
-    for path in folder.iterdir():
-        with open(path, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(path, 0o666 & ~mask)
-    os.chmod(folder, 0o777 & ~mask)
 
 
 def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from .._lazy import lazy_import
 from ..config import InvalidConfig, from_dict
 from ..config_types import at_least, require
 from ..errors import CheckpointError
-from ..model.checkpoint import previous_copy, save_checkpoint
+from ..model.checkpoint import save_checkpoint
+from ..outputs import previous_copy
 
 STATE_JSON = "trainer_state.json"
 STATE_TENSORS = "trainer_state.safetensors"

@@ -36,10 +36,10 @@ def files(tiny_artifacts, tmp_path_factory) -> dict[str, Path]:
     onnx.save(proto, str(root / "foreign.onnx"))  # a valid ONNX with no moadepth metadata
     proto = onnx.load(str(good))
     meta = json.loads(proto.metadata_props[0].value)
-    meta["preprocess"]["size"] = [128, 128]  # the graph takes 64x64
+    meta["model_cfg"]["preprocess"]["size"] = [128, 128]  # the graph takes 64x64
     proto.metadata_props[0].value = json.dumps(meta)
     onnx.save(proto, str(root / "mislabelled.onnx"))
-    meta["preprocess"]["size"] = [64, 64]
+    meta["model_cfg"]["preprocess"]["size"] = [64, 64]
     meta["model_cfg"]["bins"]["n_bins"] = "many"
     proto.metadata_props[0].value = json.dumps(meta)
     onnx.save(proto, str(root / "wrongtype.onnx"))
