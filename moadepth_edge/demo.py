@@ -44,7 +44,7 @@ class DemoSummary:
 
 class AccuracySink(Sink):
     """Scores each frame's depth against the clip's exact depth (standard metrics, no crop) and
-    keeps one chosen frame for the picture."""
+    keeps one chosen frame for the picture (the last one seen, when the run stops before it)."""
 
     def __init__(self, truth: Callable[[int], np.ndarray], keep_index: int) -> None:
         from .train.metrics import MetricAverager, get_protocol
@@ -59,7 +59,7 @@ class AccuracySink(Sink):
         from .train.metrics import evaluate_depth
 
         self.avg.update(evaluate_depth(result.depth, self.truth(result.index), self.protocol))
-        if result.index == self.keep_index:
+        if self.kept is None or self.kept.index != self.keep_index:
             self.kept = result
 
 
@@ -91,7 +91,8 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
             stats = pipeline.run()
         h, w = backend.artifact.preprocess.size
     colorize = DepthColorizer(depth_range=(0.5, 8.0), legend=False)
-    _save_frame(accuracy.kept, clip.read_depth(frames // 2), colorize, out / "frame.png")
+    if accuracy.kept is not None:
+        _save_frame(accuracy.kept, clip.read_depth(accuracy.kept.index), colorize, out / "frame.png")
     if accuracy.avg.count:
         metrics = accuracy.avg.result()
     else:  # stopped by a signal before the first frame
@@ -107,9 +108,7 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     return summary
 
 
-def _save_frame(result: Result | None, truth: np.ndarray, colorize, path: Path) -> None:
+def _save_frame(result: Result, truth: np.ndarray, colorize, path: Path) -> None:
     """frame | predicted depth | true depth, on one colour scale, for the README."""
-    if result is None:
-        return
     row = np.concatenate([result.image, colorize(result.depth), colorize(truth)], axis=1)
     write_with(path, lambda tmp: cv2.imwrite(str(tmp), row))

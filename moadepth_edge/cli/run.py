@@ -129,6 +129,7 @@ def run(
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
+    from ..runtime.frame_source import quiet_opencv
     from ..runtime.pipeline import Pipeline
     from ..runtime.pointcloud import load_intrinsics
     from ..runtime.redact import redact
@@ -148,7 +149,8 @@ def run(
     _check_outputs(save, save_depth, pointcloud, source, overwrite)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
 
-    with _StderrWarnings():
+    # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
+    with _StderrWarnings(), quiet_opencv():
         engine = load_backend(model, backend, **opts)
         src = sinks = None
         try:

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .. import signals
-from ..errors import RunFailure, UserError
+from ..errors import RunFailure, UserError, WriteFailed
 from .backends.base import Backend
 from .preprocess import Preprocessor, depth_to_frame
 from .redact import redact
@@ -33,6 +33,11 @@ from .viz import DepthColorizer, side_by_side
 log = logging.getLogger("moadepth_edge.runtime")
 
 _END = object()
+
+
+def _failed(exc: BaseException) -> str:
+    """The summary's stop reason for a run ended by `exc` (the error line gives the details)."""
+    return "write failed" if isinstance(exc, WriteFailed) else "failed"
 
 
 @dataclass
@@ -248,13 +253,14 @@ class Pipeline:
         except KeyboardInterrupt:
             self.stats.stop_reason = "interrupted"
             failed = False
-        except BaseException as exc:
-            self.stats.stop_reason = redact(f"failed: {exc}")
+        except BaseException as exc:  # the exception itself says what failed
+            self.stats.stop_reason = _failed(exc)
             raise
         finally:
             results.close()
             self._close_sinks(raise_errors=not failed)
         return self.stats
+
     def render(self, result: Result) -> np.ndarray:
         """The side-by-side picture: frame | coloured depth with its legend, FPS and latency."""
         lines = None
@@ -275,5 +281,5 @@ class Pipeline:
                 else:
                     log.warning("closing %s failed: %s", type(sink).__name__, redact(exc))
         if first is not None:
-            self.stats.stop_reason = redact(f"failed: {first}")
+            self.stats.stop_reason = _failed(first)
             raise first

@@ -154,6 +154,8 @@ def _open_file_source(text: str, width: int | None, height: int | None) -> Sourc
         return ImageSource(images, f"pattern {redact(text)}", width, height)
     if not path.exists():
         raise UserError(f"source not found: {redact(text)}")
+    if path.is_fifo() or path.is_socket():  # opening one blocks until a writer appears, unkillably
+        raise UserError(f"source {path} is a pipe or socket; stream it with a URL or a GStreamer pipeline")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource([path], f"image {path}", width, height)
     return VideoFileSource(path, width, height)

@@ -26,12 +26,15 @@ def tiny_model():
 
 
 @pytest.fixture(scope="session")
-def tiny_onnx(tiny_model, tmp_path_factory) -> Path:
-    """An exported tiny model taking float RGB NCHW images (input_kind "image")."""
+def tiny_onnx(request, tmp_path_factory) -> Path:
+    """An exported tiny model taking float RGB NCHW images (input_kind "image"). Kept at one
+    place per session, so test folders that load these fixtures too (tests/cli) reuse it."""
     from moadepth_edge.export.onnx import export_onnx
 
-    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
-    export_onnx(tiny_model, path)
+    path = tmp_path_factory.getbasetemp() / "shared-onnx" / "tiny.onnx"
+    if not path.is_file():
+        path.parent.mkdir(exist_ok=True)
+        export_onnx(request.getfixturevalue("tiny_model"), path)
     return path
 
 
