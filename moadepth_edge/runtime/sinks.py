@@ -126,14 +126,16 @@ class VideoSink(Sink):
     def close(self) -> None:
         """Finalise: write the index, read the file back, move it into place. WriteFailed
         when that fails (the temp file is removed; `path` is left as it was)."""
-        if self.writer is None:
-            self._abandon()  # nothing was written: leave no empty file behind
+        if self._atomic is None:  # never opened, or closed already
             return
         writer, self.writer = self.writer, None
-        with quiet_opencv(cv2.utils.logging.LOG_LEVEL_SILENT):
-            writer.release()  # writes the index: the file plays from here on
-        problem = None if self.frames else "no frame was written"
-        problem = problem or self._gone() or verify_video(self._tmp, self.frames)
+        if writer is not None:
+            with quiet_opencv(cv2.utils.logging.LOG_LEVEL_SILENT):
+                writer.release()  # writes the index: the file plays from here on
+        if not self.frames:
+            self._abandon()  # nothing was written: leave no empty file behind
+            return
+        problem = self._gone() or verify_video(self._tmp, self.frames)
         if problem is not None:
             self._abandon()
             raise WriteFailed(self.path, problem)

@@ -96,6 +96,7 @@ def test_a_video_appears_only_once_finalised(tmp_path, video_frames):
         sink.write(_noise(i, 31, 41))
     assert not out.exists() and len(_leftovers(tmp_path)) == 1  # written beside its name
     sink.close()
+    sink.close()  # closing twice changes nothing
     assert len(video_frames(out)) == 3 and _leftovers(tmp_path) == []
     VideoSink(tmp_path / "never.mp4").close()  # no frame: no file, not even an empty one
     assert not (tmp_path / "never.mp4").exists() and _leftovers(tmp_path) == []
