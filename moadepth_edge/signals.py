@@ -73,6 +73,7 @@ def handle_signals() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        _received = None  # a later command in the same process starts afresh
 
 
 @contextmanager

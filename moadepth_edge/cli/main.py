@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_failure(exc)
         stopped = signals.requested()
     if stopped is not None:
+        if rv == 130:  # a signal outside a deferred() block: typer swallowed the KeyboardInterrupt
+            print(f"stopped by {signals.signal_name(stopped)}", file=sys.stderr)
         return signals.exit_code(stopped)
     return rv if isinstance(rv, int) else 0
 

@@ -56,11 +56,15 @@ class Source(ABC):
 
 
 class quiet_opencv:
-    """Context manager: silence OpenCV's own WARN lines while a capture opens."""
+    """Context manager: silence OpenCV's own log lines (below `level`, default its ERROR lines
+    stay) while a capture or writer opens or writes; the runtime reports failures itself."""
+
+    def __init__(self, level: int | None = None) -> None:
+        self.level = cv2.utils.logging.LOG_LEVEL_ERROR if level is None else level
 
     def __enter__(self) -> None:
         self._level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        cv2.utils.logging.setLogLevel(self.level)
 
     def __exit__(self, *exc: object) -> None:
         cv2.utils.logging.setLogLevel(self._level)

@@ -3,9 +3,11 @@
 Two worker threads and the caller's thread, joined by bounded queues, so decoding the next
 frame and writing the last one happen while the model runs (OpenCV and ONNX Runtime release
 the GIL). File sources block on full queues (lossless); live sources drop the oldest queued
-frame instead (no lag builds up). Every exit path (end of input, `q`, Ctrl-C, max frames, a
-failing source or sink) stops the threads and closes the source and every sink, so files
-written so far are complete.
+frame instead (no lag builds up). Every exit path (end of input, `q`, Ctrl-C, a signal, max
+frames, a failing source or sink) stops the threads and closes the source and every sink, so
+files written so far are complete. Inside `signals.deferred()` (the CLI's run and demo) a
+SIGINT / SIGTERM / SIGHUP is polled between frames and while waiting for a stalled source: the
+current frame is finished, then the run ends like any other.
 """
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .. import signals
+from ..errors import RunFailure, UserError, WriteFailed
 from .backends.base import Backend
 from ..formats.preprocess import Preprocessor, depth_to_frame
+from .redact import redact
 from .sinks import Result, Sink
 from .sources import Frame, Source
 from .stats import PipelineStats
@@ -28,6 +33,11 @@ from .viz import DepthColorizer, side_by_side
 log = logging.getLogger("moadepth_edge.runtime")
 
 _END = object()
+
+
+def _failed(exc: BaseException) -> str:
+    """The summary's stop reason for a run ended by `exc` (the error line gives the details)."""
+    return "write failed" if isinstance(exc, WriteFailed) else "failed"
 
 
 @dataclass
@@ -42,8 +52,6 @@ class TemporalSmoother:
 
     def __init__(self, alpha: float = 0.0) -> None:
         if not 0.0 <= alpha < 1.0:
-            from ..errors import UserError
-
             raise UserError(f"smoothing must be in [0, 1), got {alpha}")
         self.alpha = alpha
         self.state: np.ndarray | None = None
@@ -64,7 +72,9 @@ class Pipeline:
 
     `results()` yields each processed frame (depth at the frame's size) for embedding;
     `run()` also renders and writes the sinks and returns the run's PipelineStats. A Pipeline
-    streams once: it closes its source (and sinks) when it ends.
+    streams once: it closes its source (and sinks) when it ends. When the source failed
+    (a camera unplugged, a stream silent past its timeout) the run ends with the frames so far
+    and `failure` holds the RunFailure to report.
     """
 
     def __init__(
@@ -94,6 +104,7 @@ class Pipeline:
         self._q_in: queue.Queue = queue.Queue(maxsize=size)
         self._q_out: queue.Queue = queue.Queue(maxsize=size)
         self._threads: list[threading.Thread] = []
+        self.failure: RunFailure | None = None
 
     # -- the two worker stages ----------------------------------------------------------------
     def _capture(self) -> None:
@@ -168,6 +179,9 @@ class Pipeline:
         last = time.perf_counter()
         try:
             while self.max_frames is None or self.stats.frames < self.max_frames:
+                if (signum := signals.requested()) is not None:  # after a frame, or while waiting
+                    self.stats.stop_reason = f"stopped by {signals.signal_name(signum)}"
+                    break
                 item = self._get(self._q_out)
                 if item is None:
                     continue
@@ -198,9 +212,10 @@ class Pipeline:
     def _fail(self, failure: _Failure) -> None:
         if failure.stage == "source":
             # a camera or file that breaks mid-run ends the run; what was written stays valid
-            self.stats.stop_reason = f"source failed: {failure.error}"
-            log.warning("%s failed after %d frames: %s", self.source.description,
-                        self.stats.frames, failure.error)
+            error = failure.error
+            self.stats.stop_reason = redact(f"source failed: {error}")
+            self.failure = error if isinstance(error, RunFailure) else RunFailure(redact(
+                f"{self.source.description} failed after {self.stats.frames} frames: {error}"))
             return
         raise failure.error
 
@@ -215,11 +230,14 @@ class Pipeline:
         self.stats.skipped += self.source.skipped
 
     def run(self) -> PipelineStats:
-        """Stream to the sinks until the end; returns the stats (stop_reason says why it ended).
-        Ctrl-C ends the run cleanly. Sinks are always closed."""
+        """Stream to the sinks until the end; returns the stats (stop_reason says why it ended;
+        `failure` is set when the source failed). Ctrl-C ends the run cleanly. Sinks are
+        always closed; a sink that fails to write or to finalise raises (WriteFailed) after
+        every sink was closed."""
         timer = self.stats.stages["output"]
         need_canvas = any(s.needs_canvas for s in self.sinks)
         results = self.results()
+        failed = True
         try:
             for result in results:
                 t0 = time.perf_counter()
@@ -231,11 +249,16 @@ class Pipeline:
                 if any(s.stop_requested for s in self.sinks):
                     self.stats.stop_reason = "stopped by the user"
                     break
+            failed = False
         except KeyboardInterrupt:
             self.stats.stop_reason = "interrupted"
+            failed = False
+        except BaseException as exc:  # the exception itself says what failed
+            self.stats.stop_reason = _failed(exc)
+            raise
         finally:
             results.close()
-            self._close_sinks()
+            self._close_sinks(raise_errors=not failed)
         return self.stats
 
     def render(self, result: Result) -> np.ndarray:
@@ -245,9 +268,18 @@ class Pipeline:
             lines = [f"{result.fps:5.1f} FPS  {1e3 * result.latency_s:4.0f} ms", self.backend.name]
         return side_by_side(result.image, self.colorizer(result.depth), lines)
 
-    def _close_sinks(self) -> None:
+    def _close_sinks(self, raise_errors: bool) -> None:
+        """Close every sink even when one fails (each finalises its own files); then raise the
+        first failure, unless the run is already ending with another."""
+        first: BaseException | None = None
         for sink in self.sinks:
             try:
                 sink.close()
-            except Exception as exc:  # one broken sink must not keep the others from flushing
-                log.warning("closing %s failed: %s", type(sink).__name__, exc)
+            except Exception as exc:
+                if first is None and raise_errors:
+                    first = exc
+                else:
+                    log.warning("closing %s failed: %s", type(sink).__name__, redact(exc))
+        if first is not None:
+            self.stats.stop_reason = _failed(first)
+            raise first

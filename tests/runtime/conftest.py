@@ -26,12 +26,15 @@ def tiny_model():
 
 
 @pytest.fixture(scope="session")
-def tiny_onnx(tiny_model, tmp_path_factory) -> Path:
-    """An exported tiny model taking float RGB NCHW images (input_kind "image")."""
+def tiny_onnx(request, tmp_path_factory) -> Path:
+    """An exported tiny model taking float RGB NCHW images (input_kind "image"). Kept at one
+    place per session, so test folders that load these fixtures too (tests/cli) reuse it."""
     from moadepth_edge.export.onnx import export_onnx
 
-    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
-    export_onnx(tiny_model, path)
+    path = tmp_path_factory.getbasetemp() / "shared-onnx" / "tiny.onnx"
+    if not path.is_file():
+        path.parent.mkdir(exist_ok=True)
+        export_onnx(request.getfixturevalue("tiny_model"), path)
     return path
 
 
@@ -82,3 +85,30 @@ def read_video(path: Path) -> list:
 def video_frames():
     """`video_frames(path)` -> the list of decoded frames of a video file."""
     return read_video
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """`small_disk(kib)` -> a folder on a file system of `kib` KiB (a tmpfs), unmounted after
+    the test: a real full disk. Skips where mounting is not permitted (not root)."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def make(kib: int) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        try:
+            proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(folder)],
+                                  capture_output=True, text=True)
+            why = proc.stderr.strip() or proc.returncode
+        except OSError as exc:
+            proc, why = None, exc
+        if proc is None or proc.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {why}")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
+from mjpeg_server import SilentCamera
 
-from moadepth_edge.errors import UserError
+from moadepth_edge import signals
+from moadepth_edge.errors import RunFailure, UserError, WriteFailed
 from moadepth_edge.runtime.backends import load_backend
 from moadepth_edge.runtime.estimator import DepthEstimator
 from moadepth_edge.runtime.pipeline import Pipeline, TemporalSmoother
@@ -69,8 +77,10 @@ def test_pipeline_depth_equals_single_frame_prediction(tiny_onnx, clip, video_fr
 
 def test_source_failing_mid_stream_keeps_what_was_written(backend, clip, tmp_path, video_frames):
     sinks = [VideoSink(tmp_path / "out.mp4", fps=clip.fps), DepthSink(tmp_path / "depth")]
-    stats = Pipeline(backend, _BreaksAfter(clip.video, 5), sinks).run()
+    pipeline = Pipeline(backend, _BreaksAfter(clip.video, 5), sinks)
+    stats = pipeline.run()
     assert stats.frames == 5 and stats.stop_reason.startswith("source failed: device disconnected")
+    assert str(pipeline.failure) == "unplugged camera failed after 5 frames: device disconnected"
     assert len(video_frames(tmp_path / "out.mp4")) == 5  # the file was finalised: it plays
     for png in sorted((tmp_path / "depth").glob("*.png")):
         assert read_depth_png(png).shape == (96, 128)
@@ -139,7 +149,7 @@ def test_ctrl_c_closes_the_outputs(backend, clip, tmp_path, video_frames):
 
 def test_live_source_runs_and_stops(backend, clip):
     live = LiveSource(lambda: cv2.VideoCapture(str(clip.video)), "looping camera",
-                      reconnect_s=5.0, backoff=(0.01, 0.02))
+                      timeout_s=5.0, backoff=(0.01, 0.02))
     stats = Pipeline(backend, live, max_frames=2 * clip.n_frames).run()
     assert stats.frames == 2 * clip.n_frames
     assert live.read() is None  # the pipeline closed it
@@ -156,3 +166,90 @@ def test_temporal_smoothing_is_an_ema():
     np.testing.assert_array_equal(off(np.full((2, 2), 9.0, np.float32)), 9.0)
     with pytest.raises(UserError):
         TemporalSmoother(1.0)
+
+
+class _RemovesFolder(Sink):
+    """Removes `folder` when frame `n` arrives, as a user cleaning up (or a disk unmounted)
+    under a running recorder."""
+
+    def __init__(self, folder, n: int) -> None:
+        self.folder, self.n = folder, n
+
+    def write(self, result) -> None:
+        if result.index == self.n:
+            shutil.rmtree(self.folder)
+
+
+class _FailsToClose(Sink):
+    def __init__(self) -> None:
+        self.closed = False
+
+    def write(self, result) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+        raise WriteFailed("index.json", "No space left on device")
+
+
+def test_a_failed_write_ends_the_run_with_every_output_finalised(backend, clip, tmp_path, video_frames):
+    depth = tmp_path / "depth"
+    sinks = [VideoSink(tmp_path / "out.mp4", fps=clip.fps), _RemovesFolder(depth, 4), DepthSink(depth),
+             _FailsToClose()]
+    pipeline = Pipeline(backend, open_source(str(clip.video)), sinks)
+    with pytest.raises(WriteFailed, match=r"cannot write .*depth/000004\.png: No such file or directory"):
+        pipeline.run()
+    assert pipeline.stats.stop_reason == "write failed"
+    assert len(video_frames(tmp_path / "out.mp4")) == 5  # frames 0..4, finalised: it plays
+    assert sinks[-1].closed  # every sink was closed; its own failure only logged after the first
+
+
+def test_a_sink_that_fails_to_finalise_fails_the_run_after_closing_the_others(backend, clip, tmp_path,
+                                                                             video_frames):
+    sinks = [_FailsToClose(), VideoSink(tmp_path / "out.mp4")]
+    with pytest.raises(WriteFailed, match="cannot write index.json: No space left on device"):
+        Pipeline(backend, open_source(str(clip.video)), sinks, max_frames=3).run()
+    assert len(video_frames(tmp_path / "out.mp4")) == 3
+
+
+@pytest.fixture
+def fresh_signals():
+    """The CLI's handlers installed for the test, and the received signal forgotten after it."""
+    with signals.handle_signals():
+        yield
+    with signals.handle_signals():  # entering resets what the test's signal left behind
+        pass
+
+
+def test_a_signal_finishes_the_frame_then_ends_the_run_cleanly(backend, clip, tmp_path, video_frames,
+                                                               fresh_signals):
+    class _SigtermAt(Sink):
+        def write(self, result) -> None:
+            if result.index == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    sinks = [_SigtermAt(), VideoSink(tmp_path / "out.mp4"), DepthSink(tmp_path / "depth")]
+    with signals.deferred():
+        stats = Pipeline(backend, open_source(str(clip.video)), sinks).run()
+    assert stats.stop_reason == "stopped by SIGTERM" and stats.frames == 4
+    assert len(video_frames(tmp_path / "out.mp4")) == 4
+    assert len(list((tmp_path / "depth").glob("*.png"))) == 4
+
+
+def test_a_signal_while_waiting_for_a_stalled_stream_ends_the_run(backend, fresh_signals):
+    with SilentCamera(frames=3) as camera, signals.deferred():
+        pipeline = Pipeline(backend, open_source(camera.url(), timeout_s=30))
+        threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGHUP)).start()  # once it is silent
+        t0 = time.monotonic()
+        stats = pipeline.run()
+    assert stats.stop_reason == "stopped by SIGHUP" and 1 <= stats.frames <= 3
+    assert time.monotonic() - t0 < 10 and pipeline.failure is None
+
+
+def test_a_stream_that_goes_silent_fails_the_run(backend):
+    with SilentCamera(frames=3) as camera:
+        pipeline = Pipeline(backend, open_source(camera.url("u:secret@"), timeout_s=1))
+        stats = pipeline.run()
+    assert 1 <= stats.frames <= 3 and stats.stop_reason.startswith("source failed:")
+    assert isinstance(pipeline.failure, RunFailure) and "delivered no frame for 1 s" in str(pipeline.failure)
+    assert "secret" not in str(pipeline.failure) + stats.stop_reason

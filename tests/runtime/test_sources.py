@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -48,3 +50,10 @@ def test_missing_and_empty_sources_are_user_errors(tmp_path):
     (tmp_path / "fake.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(UserError, match="cannot open video"):
         open_source(str(tmp_path / "fake.mp4"))
+
+
+def test_a_named_pipe_is_refused_instead_of_blocking_forever(tmp_path):
+    fifo = tmp_path / "frames.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="is a pipe or socket"):
+        open_source(str(fifo))
