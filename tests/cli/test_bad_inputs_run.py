@@ -36,9 +36,7 @@ def _load(name: str, path: Path):
     return module
 
 
-# the tiny exported model and the small-disk fixture of the runtime tests, and their camera
-_fixtures = _load("_runtime_fixtures", RUNTIME_TESTS / "conftest.py")
-tiny_model, tiny_onnx, small_disk = _fixtures.tiny_model, _fixtures.tiny_onnx, _fixtures.small_disk
+# the runtime tests' silent MJPEG camera
 SilentCamera = _load("_mjpeg_server", RUNTIME_TESTS / "mjpeg_server.py").SilentCamera
 
 SECRET = "p@ss/w:rd"
@@ -102,7 +100,7 @@ def _summary_frames(stderr: str) -> int:
 # and {out} must hold no file afterwards
 CASES = [
     ("model-missing", ["{ws}/missing.onnx", "-s", "{video}"], "model not found"),
-    ("model-empty", ["{ws}/empty.onnx", "-s", "{video}"], "has no moadepth metadata"),
+    ("model-empty", ["{ws}/empty.onnx", "-s", "{video}"], "is an empty file (0 bytes)"),
     ("model-random-bytes", ["{ws}/random.onnx", "-s", "{video}"], "not a readable ONNX model"),
     ("model-text-file", ["{ws}/text.onnx", "-s", "{video}"], "not a readable ONNX model"),
     ("model-truncated", ["{ws}/truncated.onnx", "-s", "{video}"], "not a readable ONNX model"),
