@@ -19,7 +19,8 @@ import numpy as np
 from . import signals
 from .errors import UserError
 from .outputs import output_dir, write_text, write_with
-from .runtime.sinks import DepthSink, Result, Sink, VideoSink
+from .runtime.result import Result
+from .runtime.sinks import DepthSink, Sink, VideoSink
 from .runtime.viz import DepthColorizer
 
 # made by `make demo-model` (see the Makefile): training on synthetic scenes, seeds 0..N

@@ -38,7 +38,7 @@ def _positive(flag: str, value: float | None) -> None:
 
 
 def _camera_index(text: str) -> int:
-    from ..runtime.live import MAX_CAMERA_INDEX, check_camera_index
+    from ..runtime.sources.live import MAX_CAMERA_INDEX, check_camera_index
     from ..runtime.redact import redact
 
     try:
@@ -129,7 +129,7 @@ def run(
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
-    from ..runtime.frame_source import quiet_opencv
+    from ..runtime.sources.base import quiet_opencv
     from ..runtime.pipeline import Pipeline
     from ..runtime.pointcloud import load_intrinsics
     from ..runtime.redact import redact
@@ -151,7 +151,7 @@ def run(
 
     # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
     with _StderrWarnings(), quiet_opencv():
-        engine = load_backend(model, backend, **opts)
+        runner = load_backend(model, backend, **opts)
         src = sinks = None
         try:
             src = open_source(spec, width, height, fps, timeout_s=source_timeout)
@@ -168,7 +168,7 @@ def run(
                 logging.getLogger("moadepth_edge.runtime").warning(
                     "no display and nothing to save (--save, --save-depth, --pointcloud): "
                     "measuring only")
-            pipeline = Pipeline(engine, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
+            pipeline = Pipeline(runner, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
             pipeline.sinks.append(_ProgressSink(src))
             src = sinks = None  # the pipeline owns and closes them from here
             try:
@@ -181,7 +181,7 @@ def run(
                 sink.close()
             if src is not None:
                 src.close()
-            engine.close()
+            runner.close()
     if pipeline.failure is not None:
         raise pipeline.failure
     if signals.requested() is not None:

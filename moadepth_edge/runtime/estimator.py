@@ -18,7 +18,7 @@ from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
 from ..formats.preprocess import Preprocessor, as_bgr, depth_to_frame
-from .sinks import Result
+from .result import Result
 from .sources import Source, open_source
 
 

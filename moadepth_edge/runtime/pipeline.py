@@ -25,7 +25,8 @@ from ..errors import RunFailure, UserError, WriteFailed
 from .backends.base import Backend
 from ..formats.preprocess import Preprocessor, depth_to_frame
 from .redact import redact
-from .sinks import Result, Sink
+from .result import Result
+from .sinks import Sink
 from .sources import Frame, Source
 from .stats import PipelineStats
 from .viz import DepthColorizer, side_by_side

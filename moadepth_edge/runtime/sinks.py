@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ContextManager, Iterable
 
@@ -22,7 +21,8 @@ from ..data.files import read_depth, write_depth_png
 from ..data.sample import Intrinsics
 from ..errors import UserError, WriteFailed
 from ..outputs import atomic_path, output_dir, output_file, write_with
-from .frame_source import quiet_opencv
+from .result import Result
+from .sources.base import quiet_opencv
 from .pointcloud import fov_intrinsics, frame_to_ply
 from .video_writer import (FOURCC, VIDEO_SUFFIXES, encodable_size, open_writer, space_problem, verify_video,
                            writer_problem)
@@ -31,18 +31,6 @@ log = logging.getLogger("moadepth_edge.runtime")
 
 DEPTH_FORMATS = ("png", "npy")
 PNG_SCALE = 1000.0  # 16-bit PNG depth is in millimetres (0 = no depth), the NYU/BTS convention
-
-
-@dataclass
-class Result:
-    """One processed frame as the sinks see it."""
-
-    index: int
-    image: np.ndarray  # BGR uint8, the source frame
-    depth: np.ndarray  # HxW float32 metres at the frame's size
-    latency_s: float = 0.0  # capture -> depth ready
-    fps: float = 0.0  # recent end-to-end throughput
-    canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
 
 
 class Sink:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..outputs import output_file
-from .frame_source import quiet_opencv
+from .sources.base import quiet_opencv
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 FOURCC = "mp4v"  # MPEG-4 Part 2: in every OpenCV build's FFmpeg, in all the containers above

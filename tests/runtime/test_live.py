@@ -10,7 +10,7 @@ import pytest
 from mjpeg_server import SilentCamera
 
 from moadepth_edge.errors import RunFailure, UserError
-from moadepth_edge.runtime.live import LiveSource, csi_pipeline
+from moadepth_edge.runtime.sources.live import LiveSource, csi_pipeline
 from moadepth_edge.runtime.sources import open_source
 
 

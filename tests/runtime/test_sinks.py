@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from moadepth_edge.errors import UserError, WriteFailed
-from moadepth_edge.runtime.sinks import (DepthSink, PointCloudSink, Result, VideoSink, depth_formats,
+from moadepth_edge.runtime.result import Result
+from moadepth_edge.runtime.sinks import (DepthSink, PointCloudSink, VideoSink, depth_formats,
                                          display_available, read_depth_png)
 from moadepth_edge.runtime.video_writer import check_video_output, encodable_size, writer_problem
 

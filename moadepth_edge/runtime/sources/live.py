@@ -16,9 +16,9 @@ from typing import Callable
 
 import cv2
 
-from ..errors import RunFailure, UserError
-from .frame_source import Frame, Source, quiet_opencv
-from .redact import redact
+from ...errors import RunFailure, UserError
+from .base import Frame, Source, quiet_opencv
+from ..redact import redact
 
 log = logging.getLogger("moadepth_edge.runtime")
 

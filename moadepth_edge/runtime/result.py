@@ -1,0 +1,18 @@
+"""What the pipeline hands to sinks and to `DepthEstimator.stream` callers: one processed frame."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    """One processed frame as the sinks see it."""
+
+    index: int
+    image: np.ndarray  # BGR uint8, the source frame
+    depth: np.ndarray  # HxW float32 metres at the frame's size
+    latency_s: float = 0.0  # capture -> depth ready
+    fps: float = 0.0  # recent end-to-end throughput
+    canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
