@@ -100,7 +100,8 @@ def run(
     camera: Optional[str] = typer.Option(None, "--camera", help="camera index 0..99 (V4L2 /dev/videoN)"),
     source: Optional[str] = typer.Option(
         None, "--source", "-s",
-        help="video file, image / folder / glob, rtsp:// or http:// URL, csi://N, or a GStreamer pipeline"),
+        help="video file, image / folder / glob / .txt list of images, rtsp:// or http:// URL, csi://N, "
+             "or a GStreamer pipeline"),
     backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
     providers: Optional[str] = typer.Option(
         None, "--providers", help="onnxruntime execution providers: auto, cpu, cuda, tensorrt (comma list)"),

@@ -208,7 +208,7 @@ class Pipeline:
         latency = time.perf_counter() - frame.timestamp
         self.stats.stages["postprocess"].add(time.perf_counter() - t0)
         self.stats.frame_done(latency)
-        return Result(frame.index, frame.image, d, latency, fps)
+        return Result(frame.index, frame.image, d, latency, fps, name=frame.name)
 
     def _fail(self, failure: _Failure) -> None:
         if failure.stage == "source":

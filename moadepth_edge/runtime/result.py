@@ -16,3 +16,9 @@ class Result:
     latency_s: float = 0.0  # capture -> depth ready
     fps: float = 0.0  # recent end-to-end throughput
     canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
+    name: str = ""  # the input image's stem; "" for video and camera frames
+
+    @property
+    def stem(self) -> str:
+        """The file name outputs of this frame take: the input's stem, else the frame index."""
+        return self.name or f"{self.index:06d}"

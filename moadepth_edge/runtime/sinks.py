@@ -151,12 +151,12 @@ class DepthSink(Sink):
         self.folder = output_dir(folder, "depth folder")
 
     def write(self, result: Result) -> None:
-        stem = self.folder / f"{result.index:06d}"
+        name = self.folder / result.stem
         if "png" in self.formats:
-            write_depth_png(stem.with_suffix(".png"), result.depth, PNG_SCALE)
+            write_depth_png(name.with_name(name.name + ".png"), result.depth, PNG_SCALE)
         if "npy" in self.formats:
             depth = result.depth.astype(np.float32)
-            write_with(stem.with_suffix(".npy"), lambda tmp: np.save(tmp, depth))
+            write_with(name.with_name(name.name + ".npy"), lambda tmp: np.save(tmp, depth))
 
 
 class PointCloudSink(Sink):
@@ -186,7 +186,7 @@ class PointCloudSink(Sink):
             intr = self.intrinsics.scaled(w / w0, h / h0)
         else:
             intr = self.intrinsics
-        frame_to_ply(self.folder / f"{result.index:06d}.ply", result.depth, result.image,
+        frame_to_ply(self.folder / f"{result.stem}.ply", result.depth, result.image,
                      intr, self.stride, self.max_depth)
 
 

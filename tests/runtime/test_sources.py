@@ -57,3 +57,10 @@ def test_a_named_pipe_is_refused_instead_of_blocking_forever(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(UserError, match="is a pipe or socket"):
         open_source(str(fifo))
+
+
+def test_output_names_are_the_input_stems_and_stay_unique():
+    from moadepth_edge.runtime.sources.files import output_names
+
+    assert output_names([Path("a/rgb_1.png"), Path("a/rgb_2.jpg")]) == ["rgb_1", "rgb_2"]
+    assert output_names([Path("a/x.jpg"), Path("b/x.png"), Path("y.v2.png")]) == ["x_000000", "x_000001", "y.v2"]

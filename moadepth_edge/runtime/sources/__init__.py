@@ -69,4 +69,24 @@ def _open_file_source(text: str, width: int | None, height: int | None) -> Sourc
         raise UserError(f"source {path} is a pipe or socket; stream it with a URL or a GStreamer pipeline")
     if is_image(path):
         return ImageSource([path], f"image {path}", width, height)
+    if path.suffix.lower() == ".txt":
+        return ImageSource(_image_list(path), f"list {path}", width, height)
     return VideoFileSource(path, width, height)
+
+
+def _image_list(path: Path) -> list[Path]:
+    """The images a .txt list names, one per line, relative to the list's folder (a BTS-style
+    `rgb depth focal` line contributes its first column); blank lines and `#` comments skipped.
+    A listed file that is missing is a UserError naming the line."""
+    images = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        image = (path.parent / entry).expanduser()
+        if not image.is_file():
+            image = (path.parent / entry.split()[0]).expanduser()
+        if not image.is_file() or not is_image(image):
+            raise UserError(f"{path}:{lineno}: not an image file: {entry}")
+        images.append(image)
+    return images

@@ -16,11 +16,13 @@ import numpy as np  # noqa: E402
 
 @dataclass
 class Frame:
-    """One captured frame: BGR uint8 image, its index in the source, capture time (perf_counter)."""
+    """One captured frame: BGR uint8 image, its index in the source, capture time (perf_counter),
+    and for image files the input's name (its stem), which outputs keep."""
 
     index: int
     image: np.ndarray
     timestamp: float
+    name: str = ""
 
 
 class Source(ABC):

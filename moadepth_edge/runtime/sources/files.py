@@ -82,6 +82,7 @@ class ImageSource(Source):
         if not paths:
             raise UserError(f"no images found for {description}")
         self.paths = paths
+        self.names = output_names(paths)
         self.resize = _Resizer(width, height)
         self.position = 0
 
@@ -94,5 +95,14 @@ class ImageSource(Source):
                 self.skipped += 1
                 log.warning("skipping unreadable image %s", path)
                 continue
-            return Frame(self.position - 1, self.resize(image), time.perf_counter())
+            return Frame(self.position - 1, self.resize(image), time.perf_counter(), self.names[self.position - 1])
         return None
+
+
+def output_names(paths: list[Path]) -> list[str]:
+    """Each image's stem (`rgb_00123.png` -> `rgb_00123`), so depth maps and point clouds can be
+    matched to their inputs by other tools; a stem that repeats (x.jpg and x.png, or a glob
+    over folders) gets its position appended to stay unique."""
+    stems = [p.stem for p in paths]
+    repeated = {s for s in stems if stems.count(s) > 1}
+    return [f"{s}_{i:06d}" if s in repeated else s for i, s in enumerate(stems)]
