@@ -67,6 +67,18 @@ def run(
     width: Optional[int] = typer.Option(None, "--width", min=1, help="requested frame width"),
     height: Optional[int] = typer.Option(None, "--height", min=1, help="requested frame height"),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.1, help="requested camera frame rate"),
+    # ROS 2 and the live view (run_extras.py)
+    topic: Optional[str] = typer.Option(
+        None, "--topic", help="image topic of a rosbag2 --source (default: the bag's first image topic)"),
+    save_bag: Optional[Path] = typer.Option(
+        None, "--save-bag", help="write /depth/image, /depth/camera_info (and /depth/points with "
+        "--pointcloud) to this rosbag2: NAME.mcap, or a bag folder"),
+    frame_id: Optional[str] = typer.Option(
+        None, "--frame-id", help="frame_id of --save-bag's messages (default: the bag's own, else camera_optical_frame)"),
+    serve: Optional[str] = typer.Option(
+        None, "--serve", help="live view for a browser at [HOST:]PORT while the run goes on (host default 127.0.0.1)"),
+    serve_token: Optional[str] = typer.Option(
+        None, "--serve-token", help="require this token on every live-view request (?token=...)"),
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
@@ -75,20 +87,25 @@ def run(
     from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, display_available
     from ..runtime.sources import open_source
     from ..runtime.viz import DepthColorizer
+    from .run_extras import RunExtras
 
     if (camera is None) == (source is None):
         raise UserError("give exactly one of --camera N or --source S")
     colorizer = DepthColorizer(colormap, _parse_range(depth_range))
     intr = load_intrinsics(intrinsics) if intrinsics else (None, None)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
+    extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve,
+                       serve_token=serve_token, source=source)  # checked (and port bound) before the model
 
     # open in the order that fails fastest on a user mistake: model, then source, then outputs
-    with _StderrWarnings():
+    with _StderrWarnings(), extras:
         engine = load_backend(model, backend, **opts)
         src = sinks = None
         try:
-            src = open_source(camera if camera is not None else source, width, height, fps)
-            sinks = []
+            src = open_source(camera if camera is not None else source, width, height, fps, topic=topic)
+            extras.announce(src)
+            sinks = extras.sinks(engine.name, colorizer, intr, stride if pointcloud is not None else None)
+            intr = intr if intr[0] is not None else extras.source_intrinsics(src)
             if save is not None:
                 sinks.append(VideoSink(save, fps=src.fps or fps or 30.0))
             if save_depth is not None:

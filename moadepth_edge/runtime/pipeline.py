@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .backends.base import Backend
+from .frame_meta import frame_meta
 from .preprocess import Preprocessor, depth_to_frame
 from .sinks import Result, Sink
 from .sources import Frame, Source
@@ -193,7 +194,7 @@ class Pipeline:
         latency = time.perf_counter() - frame.timestamp
         self.stats.stages["postprocess"].add(time.perf_counter() - t0)
         self.stats.frame_done(latency)
-        return Result(frame.index, frame.image, d, latency, fps)
+        return Result(frame.index, frame.image, d, latency, fps, meta=frame_meta(frame))
 
     def _fail(self, failure: _Failure) -> None:
         if failure.stage == "source":

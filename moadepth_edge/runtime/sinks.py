@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import UserError
 from ..data.files import read_depth, write_depth_png
 from ..data.sample import Intrinsics
+from .frame_meta import FrameMeta
 from .pointcloud import fov_intrinsics, frame_to_ply
 
 log = logging.getLogger("moadepth_edge.runtime")
@@ -36,6 +37,7 @@ class Result:
     latency_s: float = 0.0  # capture -> depth ready
     fps: float = 0.0  # recent end-to-end throughput
     canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
+    meta: FrameMeta | None = None  # the frame's header: stamp, frame_id, camera (frame_meta.py)
 
 
 class Sink:

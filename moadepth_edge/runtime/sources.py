@@ -115,9 +115,11 @@ def open_source(
     height: int | None = None,
     fps: float | None = None,
     reconnect_s: float = 15.0,
+    topic: str | None = None,
 ) -> Source:
     """Open a camera index, `csi://N`, a stream URL, a GStreamer pipeline (contains " ! "), an
-    image file / folder / glob, or a video file. Raises UserError when it cannot be opened."""
+    image file / folder / glob, a video file, or a rosbag2 (`topic`: its image topic, default
+    the first). Raises UserError when it cannot be opened."""
     text = str(spec).strip()
     if isinstance(spec, int) or text.isdigit():
         index = int(text)
@@ -133,6 +135,10 @@ def open_source(
         return LiveSource(lambda: open_gstreamer(pipeline), "GStreamer pipeline", reconnect_s)
     if text.lower().startswith(STREAM_SCHEMES):
         return LiveSource(lambda: open_stream(text), f"stream {redact(text)}", reconnect_s)
+    from .ros.bag_source import BagSource, is_bag  # rosbag2 (rosbags is imported only for a bag)
+
+    if is_bag(text):
+        return BagSource(text, topic, width, height)
     path = Path(text).expanduser()
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
