@@ -127,6 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with owner.lock:
             view.viewers += 1
+        stalled = False
         try:
             self.send_response(200)
             self._common_headers(f"multipart/x-mixed-replace; boundary={BOUNDARY}")
@@ -143,13 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
                                  % (BOUNDARY.encode(), len(data)) + data + b"\r\n")
         except TimeoutError:  # the viewer stopped reading: drop it, never wait for it
-            with owner.lock:
-                view.dropped_viewers += 1
+            stalled = True
         except OSError:  # the viewer left (closed the tab, lost the network)
             pass
         finally:
             with owner.lock:
                 view.viewers -= 1
+                view.dropped_viewers += int(stalled)
             owner.stream_slots.release()
             self.close_connection = True
 
