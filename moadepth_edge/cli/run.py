@@ -79,6 +79,8 @@ def run(
         None, "--serve", help="live view for a browser at [HOST:]PORT while the run goes on (host default 127.0.0.1)"),
     serve_token: Optional[str] = typer.Option(
         None, "--serve-token", help="require this token on every live-view request (?token=...)"),
+    serve_fps: Optional[float] = typer.Option(
+        None, "--serve-fps", min=1.0, max=60.0, help="live-view pictures per second (default 10)"),
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
@@ -94,8 +96,8 @@ def run(
     colorizer = DepthColorizer(colormap, _parse_range(depth_range))
     intr = load_intrinsics(intrinsics) if intrinsics else (None, None)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
-    extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve,
-                       serve_token=serve_token, source=source)  # checked (and port bound) before the model
+    extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve, serve_token=serve_token,
+                       serve_fps=serve_fps, source=source)  # checked (and port bound) before the model
 
     # open in the order that fails fastest on a user mistake: model, then source, then outputs
     with _StderrWarnings(), extras:

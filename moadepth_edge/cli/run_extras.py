@@ -1,4 +1,5 @@
-"""`run`'s ROS 2 and live-view options: --topic, --save-bag, --frame-id, --serve, --serve-token.
+"""`run`'s ROS 2 and live-view options: --topic, --save-bag, --frame-id, --serve, --serve-token,
+--serve-fps.
 
 `RunExtras(...)` checks them all before the model loads: the bag target and the `ros` extra,
 and the live view's address, which it binds (a port in use is one error line, exit 2) and
@@ -29,7 +30,7 @@ class RunExtras:
 
     def __init__(self, *, topic: str | None = None, save_bag: Path | None = None,
                  frame_id: str | None = None, serve: str | None = None, serve_token: str | None = None,
-                 source: str | None = None, overwrite: bool = False) -> None:
+                 serve_fps: float | None = None, source: str | None = None, overwrite: bool = False) -> None:
         from ..runtime.ros.bag_source import is_bag
 
         if topic is not None and (source is None or not is_bag(source)):
@@ -39,6 +40,8 @@ class RunExtras:
             raise UserError("--frame-id sets the frame_id of --save-bag's messages; add --save-bag")
         if serve_token is not None and serve is None:
             raise UserError("--serve-token protects the live view; add --serve [HOST:]PORT")
+        if serve_fps is not None and serve is None:
+            raise UserError("--serve-fps sets the live view's frame rate; add --serve [HOST:]PORT")
         if serve_token is not None and not _TOKEN.fullmatch(serve_token):
             raise UserError("--serve-token must be 1-256 characters of letters, digits and . _ ~ + / = -")
         self.frame_id = _check_frame_id(frame_id) if frame_id is not None else None
@@ -51,13 +54,13 @@ class RunExtras:
                 raise UserError(f"--save-bag {save_bag} is the source being read; choose another name")
         self.server: Any = None
         if serve is not None:
-            self._bind(serve, serve_token)
+            self._bind(serve, serve_token, serve_fps)
 
-    def _bind(self, serve: str, token: str | None) -> None:
-        from ..runtime.serve import ViewServer, parse_serve
+    def _bind(self, serve: str, token: str | None, fps: float | None) -> None:
+        from ..runtime.serve import LiveView, ViewServer, parse_serve
 
         address = parse_serve(serve)
-        self.server = ViewServer(address, token=token)
+        self.server = ViewServer(address, LiveView(**({"max_fps": fps} if fps else {})), token=token)
         guard = "; every request needs the --serve-token" if token else ""
         print(f"live view: {self.server.url}{guard}", file=sys.stderr)
         if not address.loopback and token is None:

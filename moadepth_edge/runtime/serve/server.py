@@ -104,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, page(owner.view.label, query), "text/html; charset=utf-8")
 
     def _frame(self, owner: ViewServer) -> None:
-        item = owner.view.jpeg(0, 0)
+        item = owner.view.jpeg(owner.view.seq - 1, 0, full=True)  # the newest frame, full size
         if item is None:
             self._send(503, b"no frame yet\n", "text/plain", {"Retry-After": "1"})
         else:

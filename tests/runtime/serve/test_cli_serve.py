@@ -106,6 +106,8 @@ def test_port_in_use_is_one_line_before_the_model_loads(tmp_path):
     (["--serve", "99999"], "--serve takes [HOST:]PORT with PORT 0..65535"),
     (["--serve-token", "abc"], "--serve-token protects the live view; add --serve"),
     (["--serve", "0", "--serve-token", "has space"], "--serve-token must be 1-256 characters"),
+    (["--serve-fps", "5"], "--serve-fps sets the live view's frame rate; add --serve"),
+    (["--serve", "0", "--serve-fps", "0"], "--serve-fps"),
 ])
 def test_serve_mistakes_are_one_line(tiny_onnx, clip, capsys, args, message):
     assert main(["run", str(tiny_onnx), "--source", str(clip.video), "--headless", *args]) == 2
