@@ -21,12 +21,13 @@ from .rosbags_kit import deserialize, rosbag2
 
 log = logging.getLogger("moadepth_edge.runtime")
 
-BAG_SUFFIXES = (".mcap", ".db3")
+BAG_SUFFIXES = (".mcap", ".db3", ".bag")  # .bag: ROS 1, refused with the way to convert it
 _SHOWN_TOPICS = 8
 
 
 def is_bag(spec: str | Path) -> bool:
-    """True for an existing `.mcap` / `.db3` file or a folder holding a rosbag2 metadata.yaml."""
+    """True for an existing `.mcap` / `.db3` (or ROS 1 `.bag`) file or a folder holding a
+    rosbag2 metadata.yaml."""
     path = Path(spec).expanduser()
     try:
         if path.is_file():
@@ -59,6 +60,10 @@ class BagSource(Source):
     def __init__(self, path: str | Path, topic: str | None = None, width: int | None = None,
                  height: int | None = None) -> None:
         self.path = Path(path).expanduser()
+        if self.path.suffix.lower() == ".bag":
+            raise UserError(f"{self.path} is a ROS 1 bag; convert it to rosbag2 first: rosbags-convert "
+                            f"--src {self.path} --dst {self.path.with_suffix('')} (installed with "
+                            "pip install 'moadepth-edge[ros]')")
         rb = rosbag2()  # MissingDependency naming the `ros` extra when rosbags is absent
         try:
             self.reader = rb.Reader(self.path)

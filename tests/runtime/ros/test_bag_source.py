@@ -149,3 +149,29 @@ def test_a_bag_written_by_the_fixture_reads_back(clip_bag):
     path, stamps = clip_bag
     topics = read_bag(path)
     assert [t for t, _ in topics[IMAGE_TOPIC]] == stamps and len(topics[INFO_TOPIC]) == len(stamps)
+
+
+def test_an_undecodable_image_mid_bag_is_skipped_with_a_warning(tmp_path, clip_frames, caplog):
+    from moadepth_edge.runtime.ros import messages as M
+    from moadepth_edge.runtime.ros import rosbags_kit as kit
+
+    rb = kit.rosbag2()
+    with rb.Writer(tmp_path / "b", version=8, storage_plugin=rb.StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection("/image/compressed", M.COMPRESSED_IMAGE, typestore=kit.typestore())
+        for i, payload in enumerate([None, b"\xff\xd8 not a jpeg", None]):
+            typename, msg = image_message(clip_frames[i], START_NS + i, "png")
+            if payload is not None:
+                msg = kit.make(M.COMPRESSED_IMAGE, header=msg.header, format="jpeg", data=payload)
+            writer.write(conn, START_NS + i, kit.serialize(msg, typename))
+    source = BagSource(tmp_path / "b")
+    frames = _read_all(source)
+    assert [f.meta.stamp_ns for f in frames] == [START_NS, START_NS + 2] and source.skipped == 1
+    assert "skipping undecodable message(s): cannot decode compressed image" in caplog.text
+
+
+def test_a_ros1_bag_is_refused_with_the_way_to_convert_it(tmp_path):
+    old = tmp_path / "old.bag"
+    old.write_bytes(b"#ROSBAG V2.0\n")
+    assert is_bag(old)
+    with pytest.raises(UserError, match="is a ROS 1 bag; convert it to rosbag2 first: rosbags-convert"):
+        open_source(str(old))
