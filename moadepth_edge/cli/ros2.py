@@ -39,6 +39,8 @@ def ros2(
     """Run the depth model as a ROS 2 node (image + camera_info in; depth, camera_info, points out)."""
     from ..runtime.ros.node import NodeSettings, import_rclpy
 
+    if ctx.args and ctx.args[0] != "--ros-args":  # only ROS's own arguments pass through
+        raise UserError(f"unknown option or argument {ctx.args[0]!r} (ROS arguments go after --ros-args)")
     rclpy = import_rclpy()
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions

@@ -96,7 +96,7 @@ class BagSink(Sink):
         if self.writer is None:
             return
         with signals.deferred():
-            if self._failed:
+            if self._failed or self.frames == 0:  # a failed write, or a run that never got a frame
                 self._discard()
                 return
             try:
@@ -119,7 +119,7 @@ class BagSink(Sink):
             replace_dir(self._staged, self.path)
 
     def _discard(self) -> None:
-        """After a failed write: drop the partial bag (the target is left untouched)."""
+        """Drop the staged bag (the target is left untouched)."""
         writer, self.writer = self.writer, None
         if writer is not None:
             try:

@@ -122,25 +122,30 @@ class LiveView:
             canvas = result.canvas
             if not full and canvas.shape[1] > self.max_width:
                 scale = self.max_width / canvas.shape[1]
-                canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
             return canvas
         image, depth = result.image, result.depth
         h, w = depth.shape
         scale = (self.max_width - LEGEND_WIDTH) / (2 * w)  # the legend keeps its width
         if not full and scale < 1:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)  # 8x cheaper than AREA here
             depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
-        lines = [f"{result.fps:5.1f} FPS  {1e3 * result.latency_s:4.0f} ms"] + ([self.label] if self.label else [])
+        lines = [f"{self.output_fps():5.1f} FPS  {1e3 * result.latency_s:4.0f} ms"] + ([self.label] if self.label else [])
         return side_by_side(image, self.colorizer(depth), lines)
+
+    def output_fps(self) -> float:
+        """Frames the run produced per second over the last 2 s."""
+        with self._cond:
+            now = time.monotonic()
+            recent = [t for t in self._published if now - t <= 2.0]
+        return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 and recent[-1] > recent[0] else 0.0
 
     def stats(self) -> dict[str, Any]:
         """What /stats.json reports."""
+        rate = self.output_fps()
         with self._cond:
             result, frames = self._result, self._seq
-            now = time.monotonic()
-            recent = [t for t in self._published if now - t <= 2.0]
-        rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 and recent[-1] > recent[0] else 0.0
         out: dict[str, Any] = {
             "frames": frames, "fps": round(rate, 2), "latency_ms": None, "width": None, "height": None,
             "label": self.label, "viewers": self.viewers, "dropped_viewers": self.dropped_viewers,

@@ -35,9 +35,16 @@ def test_bag_appears_only_when_closed(tmp_path, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 
+def test_a_run_without_frames_leaves_no_bag(tmp_path):
+    BagSink(check_bag_output(tmp_path / "out.mcap"), DepthMessages(kit.make)).close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_overwrite_replaces_only_when_asked(tmp_path):
     target = tmp_path / "out_bag"
-    BagSink(check_bag_output(target), DepthMessages(kit.make)).close()
+    first = BagSink(check_bag_output(target), DepthMessages(kit.make))
+    first.write(_result(0))
+    first.close()
     with pytest.raises(UserError, match="already exists"):
         check_bag_output(target)
     sink = BagSink(check_bag_output(target, overwrite=True), DepthMessages(kit.make))

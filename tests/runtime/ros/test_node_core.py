@@ -100,3 +100,11 @@ def test_ros2_verb_without_rclpy_is_one_line(tiny_onnx, capsys):
     assert main(["ros2", str(tiny_onnx), "--ros-args", "-p", "max_rate:=5.0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: rclpy is not importable") and "source /opt/ros" in err[0]
+
+
+def test_ros2_verb_refuses_unknown_options_before_ros(tiny_onnx, capsys):
+    from moadepth_edge.cli.main import main
+
+    assert main(["ros2", str(tiny_onnx), "--imag-topic", "/x"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown option or argument '--imag-topic' (ROS arguments go after --ros-args)" in err
