@@ -16,7 +16,7 @@ from .. import signals
 from .boundary import report_failure
 
 # verb modules, in help order; each exists only once its command works
-VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench")
+VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench", "ros2")
 
 app = typer.Typer(
     name="moadepth-edge",

@@ -127,6 +127,20 @@ def run(
         help="end the run (exit 1) when a camera or stream delivers no frame for this many seconds"),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace an existing --save video, and earlier depth / point cloud files"),
+    # ROS 2 and the live view (run_extras.py)
+    topic: Optional[str] = typer.Option(
+        None, "--topic", help="image topic of a rosbag2 --source (default: the bag's first image topic)"),
+    save_bag: Optional[Path] = typer.Option(
+        None, "--save-bag", help="write /depth/image, /depth/camera_info (and /depth/points with "
+        "--pointcloud) to this rosbag2: NAME.mcap, or a bag folder"),
+    frame_id: Optional[str] = typer.Option(
+        None, "--frame-id", help="frame_id of --save-bag's messages (default: the bag's own, else camera_optical_frame)"),
+    serve: Optional[str] = typer.Option(
+        None, "--serve", help="live view for a browser at [HOST:]PORT while the run goes on (host default 127.0.0.1)"),
+    serve_token: Optional[str] = typer.Option(
+        None, "--serve-token", help="require this token on every live-view request (?token=...)"),
+    serve_fps: Optional[float] = typer.Option(
+        None, "--serve-fps", min=1.0, max=60.0, help="live-view pictures per second (default 10)"),
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
@@ -137,6 +151,7 @@ def run(
     from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, depth_formats, display_available
     from ..runtime.sources import open_source
     from ..runtime.viz import DepthColorizer
+    from .run_extras import RunExtras
 
     # everything the user typed, checked before the model or the source is opened
     if (camera is None) == (source is None):
@@ -149,14 +164,18 @@ def run(
     _positive("--source-timeout", source_timeout)
     _check_outputs(save, save_depth, pointcloud, source, overwrite)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
+    extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve, serve_token=serve_token,
+                       serve_fps=serve_fps, source=source)  # checked (and port bound) before the model
 
     # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
-    with _StderrWarnings(), quiet_opencv():
+    with _StderrWarnings(), quiet_opencv(), extras:
         runner = load_backend(model, backend, **opts)
         src = sinks = None
         try:
-            src = open_source(spec, width, height, fps, timeout_s=source_timeout)
-            sinks = []
+            src = open_source(spec, width, height, fps, timeout_s=source_timeout, topic=topic)
+            extras.announce(src)
+            sinks = extras.sinks(runner.name, colorizer, intr, stride if pointcloud is not None else None)
+            intr = intr if intr[0] is not None else extras.source_intrinsics(src)
             if save is not None:
                 sinks.append(VideoSink(save, fps=src.fps or fps or 30.0))
             if save_depth is not None:

@@ -24,6 +24,7 @@ from .. import signals
 from ..errors import RunFailure, UserError, WriteFailed
 from .backends.base import Backend
 from ..formats.preprocess import Preprocessor, depth_to_frame
+from .frame_meta import frame_meta
 from .redact import redact
 from .result import Result
 from .sinks import Sink
@@ -208,7 +209,7 @@ class Pipeline:
         latency = time.perf_counter() - frame.timestamp
         self.stats.stages["postprocess"].add(time.perf_counter() - t0)
         self.stats.frame_done(latency)
-        return Result(frame.index, frame.image, d, latency, fps, name=frame.name)
+        return Result(frame.index, frame.image, d, latency, fps, name=frame.name, meta=frame_meta(frame))
 
     def _fail(self, failure: _Failure) -> None:
         if failure.stage == "source":

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .frame_meta import FrameMeta
+
 
 @dataclass
 class Result:
@@ -17,6 +19,7 @@ class Result:
     fps: float = 0.0  # recent end-to-end throughput
     canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
     name: str = ""  # the input image's stem; "" for video and camera frames
+    meta: FrameMeta | None = None  # the frame's header: stamp, frame_id, camera (frame_meta.py)
 
     @property
     def stem(self) -> str:

@@ -30,10 +30,12 @@ def open_source(
     height: int | None = None,
     fps: float | None = None,
     timeout_s: float = 10.0,
+    topic: str | None = None,
 ) -> Source:
     """Open a camera index, `csi://N`, a stream URL, a GStreamer pipeline (contains " ! "), an
     image file / folder / glob, or a video file. Raises UserError when it cannot be opened.
-    A live source ends the run (RunFailure) after `timeout_s` seconds without a frame."""
+    A live source ends the run (RunFailure) after `timeout_s` seconds without a frame. A
+    rosbag2 (`NAME.mcap`, a bag folder) is read from `topic` (default: its first image topic)."""
     text = str(spec).strip()
     if isinstance(spec, int) or text.isdigit():
         index = check_camera_index(int(text))
@@ -49,6 +51,10 @@ def open_source(
         return LiveSource(lambda: open_gstreamer(pipeline), "GStreamer pipeline", timeout_s)
     if text.lower().startswith(STREAM_SCHEMES):
         return LiveSource(lambda: open_stream(text, timeout_s), f"stream {text}", timeout_s)
+    from ..ros.bag_source import BagSource, is_bag  # rosbags is imported only for a bag
+
+    if is_bag(text):
+        return BagSource(text, topic, width, height)
     try:
         return _open_file_source(text, width, height)
     except OSError as exc:  # a name too long, a folder not readable

@@ -13,16 +13,20 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..frame_meta import FrameMeta  # noqa: E402
+
 
 @dataclass
 class Frame:
     """One captured frame: BGR uint8 image, its index in the source, capture time (perf_counter),
-    and for image files the input's name (its stem), which outputs keep."""
+    and for image files the input's name (its stem), which outputs keep; its header (stamp,
+    frame_id, camera) when the source has one (rosbag2, ROS 2 topics)."""
 
     index: int
     image: np.ndarray
     timestamp: float
     name: str = ""
+    meta: FrameMeta | None = None
 
 
 class Source(ABC):
