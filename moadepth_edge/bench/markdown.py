@@ -23,8 +23,9 @@ LIVE_TEXT = (
     "Schedule `latency`: inference takes the newest frame when it becomes free (what `run` does on "
     "live sources); `throughput`: frames are read and preprocessed ahead into a one-frame queue "
     "(what live sources got before). Model-only: `backend.infer` on the same frames, timed between "
-    "the rounds. Dropped: frames delivered in the measured span that were never processed. Replay "
-    "lag: how late the replay delivered its frames. Load avg: 1-minute load at the start / end.")
+    "the rounds. Dropped: frames delivered in the measured span that were never processed. Stage "
+    "columns: mean ms per frame (capture: waiting for the source's next frame). Replay lag: how "
+    "late the replay delivered its frames. Load avg: the 1-minute load at the start / end.")
 
 
 def fmt(value: Any) -> str:
