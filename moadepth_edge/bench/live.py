@@ -139,7 +139,11 @@ def bench_live(backend: Backend, spec: LiveSpec, on_frame: Callable[[], None] | 
     pools = {name: _Pool() for name in SCHEDULES}
     lag: list[float] = []
     begin = time.perf_counter()
+    rounds = 0
     for r in range(spec.rounds):
+        if signals.requested():  # stopping: what was measured so far is the result
+            break
+        rounds += 1
         model_ms += time_calls(lambda: backend.infer(batch), Budget(warmup=1, iters=MODEL_CALLS))
         for name in SCHEDULES if r % 2 == 0 else SCHEDULES[::-1]:
             if signals.requested():
@@ -149,13 +153,15 @@ def bench_live(backend: Backend, spec: LiveSpec, on_frame: Callable[[], None] | 
                      begin, on_frame)
             if isinstance(source, PacedSource):
                 lag += source.lag_ms()
+    if not model_ms:
+        raise UserError("stopped before the live measurement began")
     model = summarize_tail(model_ms)
     runs = [_run(name, pool, model.p50) for name, pool in pools.items() if pool.latency]
     if not runs:
         raise UserError(f"no frame of {description} made it through the live pipeline")
     return LiveResult(
         source=description, paced_fps=spec.fps if spec.video is not None else None,
-        frame_size=list(image.shape[:2]), seconds=spec.seconds, rounds=spec.rounds, model_ms=model,
+        frame_size=list(image.shape[:2]), seconds=spec.seconds, rounds=rounds, model_ms=model,
         replay_lag_ms=summarize_tail(lag) if lag else None,
         load_avg_1m=load + [round(os.getloadavg()[0], 2)], runs=runs,
     )

@@ -76,8 +76,8 @@ class LiveResult:
     source: str
     paced_fps: float | None
     frame_size: list[int]  # [height, width]
-    seconds: float  # measured per schedule, over `rounds` alternating rounds
-    rounds: int
+    seconds: float  # asked for per schedule, in rounds of seconds / the rounds asked for
+    rounds: int  # rounds run (fewer than asked when a signal stopped the run)
     model_ms: TailStats  # model-only ms per call on this source's frames, timed between rounds
     replay_lag_ms: TailStats | None  # delivered minus due time of the paced replay's frames
     load_avg_1m: list[float]  # the machine's 1-minute load average at the start and the end

@@ -174,7 +174,7 @@ class Suite:
             self.progress.start(f"{result.id} (pipeline)", self._steps())
             result = replace(result, pipeline=bench_pipeline(backend, plan.video, plan.budget,
                                                              on_frame=self.progress.advance))
-        if plan.live is not None:
+        if plan.live is not None and not signals.requested():
             self.progress.start(f"{result.id} (live)", None)
             result = replace(result, live=bench_live(backend, plan.live, on_frame=self.progress.advance))
         return self._scores(result, lambda samples: acc.predict_all(backend, samples, self.progress.advance))

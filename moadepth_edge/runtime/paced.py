@@ -44,7 +44,8 @@ class PacedSource(LiveSource):
             raise UserError(f"a paced replay needs a positive frame rate, got {fps!r}")
         path = Path(path)
         if not path.is_file():
-            raise UserError(f"video not found: {redact(str(path))}")
+            what = "not a video file" if path.exists() else "video not found"
+            raise UserError(f"{what}: {redact(str(path))}")
         self.path = path
         self.period = 1.0 / float(fps)
         self._rate = float(fps)

@@ -74,5 +74,5 @@ def test_missing_and_undecodable_files_are_user_errors(tmp_path):
     text.write_text("not a video")
     with pytest.raises(UserError, match="cannot replay"):
         PacedSource(text, 30)
-    with pytest.raises(UserError, match="video not found"):
+    with pytest.raises(UserError, match="not a video file"):
         PacedSource(tmp_path, 30)  # a folder
