@@ -15,6 +15,7 @@ from moadepth_edge import signals
 from moadepth_edge.errors import RunFailure, UserError, WriteFailed
 from moadepth_edge.runtime.backends import load_backend
 from moadepth_edge.runtime.estimator import DepthEstimator
+from moadepth_edge.runtime.paced import PacedSource
 from moadepth_edge.runtime.pipeline import Pipeline, TemporalSmoother
 from moadepth_edge.runtime.sinks import DepthSink, Sink, VideoSink, read_depth_png
 from moadepth_edge.runtime.sources import LiveSource, Source, VideoFileSource, open_source
@@ -147,12 +148,72 @@ def test_ctrl_c_closes_the_outputs(backend, clip, tmp_path, video_frames):
     assert len(video_frames(tmp_path / "out.mp4")) == 4
 
 
-def test_live_source_runs_and_stops(backend, clip):
+@pytest.mark.parametrize("schedule", [None, "throughput"])
+def test_live_source_runs_and_stops(backend, clip, schedule):
     live = LiveSource(lambda: cv2.VideoCapture(str(clip.video)), "looping camera",
                       timeout_s=5.0, backoff=(0.01, 0.02))
-    stats = Pipeline(backend, live, max_frames=2 * clip.n_frames).run()
-    assert stats.frames == 2 * clip.n_frames
+    stats = Pipeline(backend, live, max_frames=2 * clip.n_frames, schedule=schedule).run()
+    assert stats.frames == 2 * clip.n_frames and stats.schedule == (schedule or "latency")
     assert live.read() is None  # the pipeline closed it
+
+
+def _taken_late(results, source: PacedSource) -> list[int]:
+    """Indices of results whose frame was not the newest the source had delivered when the
+    inference stage took it (taken = capture timestamp + age at inference)."""
+    delivered = sorted((at, index) for index, _, at in source.delivered)
+    late = []
+    for r in results:
+        taken = r.timestamp + r.age_s
+        newest = max(index for at, index in delivered if at <= taken)
+        if newest != r.index:
+            late.append(r.index)
+    return late
+
+
+def _stream_slowly(pipeline: Pipeline, n: int, sink_s: float) -> list:
+    """Consume `n` results with an output stage slower than the frame interval (a slow sink)."""
+    results = []
+    for result in pipeline.results():
+        results.append(result)
+        if len(results) == n:
+            break
+        time.sleep(sink_s)
+    return results
+
+
+def test_a_live_frame_never_waits_behind_an_older_one(backend, clip):
+    """Latency-first on a paced camera at 100 FPS with an output stage slower than a frame: each
+    processed frame is the newest one delivered when inference took it, capture timestamps and
+    indices increase, and the output never holds inference back (it runs ahead; superseded
+    results are dropped and counted)."""
+    source = PacedSource(clip.video, 100.0)
+    pipeline = Pipeline(backend, source)
+    results = _stream_slowly(pipeline, 25, sink_s=0.03)
+    assert pipeline.stats.schedule == "latency" and len(results) == 25
+    assert _taken_late(results, source) == []
+    assert all(b.index > a.index and b.timestamp > a.timestamp for a, b in zip(results, results[1:]))
+    assert all(0 <= r.age_s <= r.latency_s for r in results)
+    assert pipeline.stats.stages["infer"].count > len(results)  # inference did not wait for the sink
+    assert pipeline.stats.dropped > 0 and pipeline.stats.age.count == len(results)
+
+
+def test_read_ahead_lets_live_frames_wait_behind_older_ones(backend, clip):
+    """Why live sources are latency-first: with the throughput schedule's read-ahead (what they
+    got before) the same run processes frames that newer ones had already superseded."""
+    source = PacedSource(clip.video, 100.0)
+    results = _stream_slowly(Pipeline(backend, source, schedule="throughput"), 25, sink_s=0.03)
+    assert len(_taken_late(results, source)) >= 10
+
+
+def test_a_file_is_processed_losslessly_in_order(backend, clip):
+    pipeline = Pipeline(backend, open_source(str(clip.video)))
+    results = list(pipeline.results())
+    assert pipeline.stats.schedule == "throughput" and pipeline.stats.dropped == 0
+    assert [r.index for r in results] == list(range(clip.n_frames))
+    assert all(b.timestamp > a.timestamp for a, b in zip(results, results[1:]))
+    assert all(0 <= r.age_s <= r.latency_s for r in results)
+    with pytest.raises(UserError, match="for live sources"):
+        Pipeline(backend, open_source(str(clip.video)), schedule="latency")
 
 
 def test_temporal_smoothing_is_an_ema():

@@ -16,7 +16,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..sinks import PNG_SCALE, Result, Sink
+from ..result import Result
+from ..sinks import PNG_SCALE, Sink
 from ..viz import LEGEND_WIDTH, DepthColorizer, side_by_side
 
 
