@@ -63,7 +63,12 @@ def test_node_input_to_pipeline_to_published_messages(tiny_onnx, clip_frames, cl
     node_input.on_camera_info(M.camera_info(kit.make, hdr, clip_camera))
     published: list[tuple[str, object]] = []
     messages = DepthMessages(kit.make, points_stride=4)
-    sink = PublishSink(messages, lambda topic, msg: published.append((topic, msg)))
+
+    def publish(topic: str, msg: object) -> None:  # a publisher slower than the camera on any machine
+        published.append((topic, msg))
+        time.sleep(0.01)
+
+    sink = PublishSink(messages, publish)
     sent: dict[int, float] = {}
 
     def camera():  # 200 frames per second for 1.5 s
