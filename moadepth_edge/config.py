@@ -20,6 +20,11 @@ T = TypeVar("T")
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
+# NYU Depth V2's Kinect colour camera (Silberman et al. 2012): fx, fy, cx, cy at 640x480. The
+# camera of every model trained before the training camera was recorded (CameraCfg).
+NYU_INTRINSICS = (518.8579, 519.46961, 325.58245, 253.73617)
+NYU_SIZE = (480, 640)  # (height, width)
+
 # NYU Depth V2 scene types (the 27 of the official labelled set, merged to readable names).
 NYU_SCENES = (
     "basement", "bathroom", "bedroom", "bookstore", "cafe", "classroom", "computer lab",
@@ -165,6 +170,24 @@ class PreprocessCfg:
 
 
 @dataclass(frozen=True)
+class CameraCfg:
+    """The camera a model was trained at: its focal lengths in the model's input pixels (the
+    frame's focal through the preprocessing resize, formats/preprocess.py `input_focal`).
+
+    source: where the numbers came from ("nyu-sync data", "canonical: ..."), for reports.
+    Depth through another camera is scaled by f_camera / f_training (formats/camera.py).
+    """
+
+    fx: float
+    fy: float
+    source: str = ""
+
+    def validate(self) -> None:
+        at_least(self, "fx", 0, strict=True)
+        at_least(self, "fy", 0, strict=True)
+
+
+@dataclass(frozen=True)
 class ModelCfg:
     """A whole depth model. kind: "moa" (MoA-DepthCLIP) or "depthclip" (zero-shot baseline)."""
 
@@ -178,6 +201,9 @@ class ModelCfg:
     depthclip: DepthCLIPCfg = field(default_factory=DepthCLIPCfg)
     preprocess: PreprocessCfg = field(default_factory=PreprocessCfg)
     trainable_blocks: int = 4  # the last N transformer blocks train; the rest is frozen
+    # the training camera; None: not recorded (models from before it was, presets, zero-shot
+    # baselines): NYU's Kinect at the input size is assumed, and reports say so
+    camera: CameraCfg | None = None
 
     def validate(self) -> None:
         require(bool(self.name.strip()), "name", "must not be empty")
@@ -214,6 +240,9 @@ class TrainCfg:
     eval_every: int = 1  # epochs
     seed: int = 0
     num_workers: int = 2
+    # labels scaled to the canonical camera (NYU's Kinect at the model input): depth *
+    # f_canonical / f_sample, so data from several cameras trains one model (formats/camera.py)
+    canonical_focal: bool = False
     loss: LossCfg = field(default_factory=LossCfg)
 
     def validate(self) -> None:

@@ -113,7 +113,9 @@ def run(
     depth_format: str = typer.Option("png", "--depth-format", help="png (uint16 mm), npy (float32 m) or png,npy"),
     pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame to this folder"),
     intrinsics: Optional[str] = typer.Option(
-        None, "--intrinsics", help="fx,fy,cx,cy in pixels, or a JSON file (default: 60 degree FOV)"),
+        None, "--intrinsics", help="your camera: fx,fy,cx,cy in pixels, or a calibration file (intrinsics "
+        ".json, OpenCV .yaml/.json/.xml, ROS camera_info .yaml); depth is scaled to its focal and point "
+        "clouds use it (default: the training camera's scale, 60 degree FOV for point clouds)"),
     stride: int = typer.Option(2, "--pointcloud-stride", min=1, help="keep every Nth pixel in point clouds"),
     colormap: str = typer.Option("turbo", "--colormap", help="turbo, inferno or gray"),
     depth_range: Optional[str] = typer.Option(None, "--range", help="colour range MIN:MAX metres (default: auto)"),
@@ -145,8 +147,9 @@ def run(
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
     from ..runtime.sources.base import quiet_opencv
+    from ..runtime.metric_scale import MetricScale
     from ..runtime.pipeline import Pipeline
-    from ..runtime.pointcloud import load_intrinsics
+    from ..runtime.camera_files import load_intrinsics
     from ..runtime.redact import redact
     from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, depth_formats, display_available
     from ..runtime.sources import open_source
@@ -170,6 +173,7 @@ def run(
     # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
     with _StderrWarnings(), quiet_opencv(), extras:
         runner = load_backend(model, backend, **opts)
+        metric = MetricScale(runner.artifact.model_cfg, *intr, origin=f"--intrinsics {intrinsics}")
         src = sinks = None
         try:
             src = open_source(spec, width, height, fps, timeout_s=source_timeout, topic=topic)
@@ -188,7 +192,8 @@ def run(
                 logging.getLogger("moadepth_edge.runtime").warning(
                     "no display and nothing to save (--save, --save-depth, --pointcloud): "
                     "measuring only")
-            pipeline = Pipeline(runner, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
+            pipeline = Pipeline(runner, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames,
+                                metric=metric)
             pipeline.sinks.append(_ProgressSink(src))
             src = sinks = None  # the pipeline owns and closes them from here
             try:
@@ -196,6 +201,7 @@ def run(
                     stats = pipeline.run()
             finally:
                 print(f"{pipeline.stats.stop_reason}: {pipeline.stats.summary_line()}", file=sys.stderr)
+                print(pipeline.metric.summary(), file=sys.stderr)
         finally:
             for sink in sinks or ():
                 sink.close()

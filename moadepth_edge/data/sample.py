@@ -12,9 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-# NYU Depth V2 Kinect colour camera (Silberman et al. 2012), 640x480.
-NYU_INTRINSICS = (518.8579, 519.46961, 325.58245, 253.73617)
-NYU_SIZE = (480, 640)  # (height, width)
+from ..config import NYU_INTRINSICS, NYU_SIZE  # noqa: F401  NYU's Kinect colour camera, 640x480
 
 
 @dataclass(frozen=True)

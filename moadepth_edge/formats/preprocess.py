@@ -7,8 +7,11 @@ bilinear interpolation at half-pixel centres and no antialiasing - the one filte
 (INTER_LINEAR), the ONNX graph of a frame-input export (Resize linear, half_pixel) and TensorRT
 all compute the same way - then RGB, scaled by `scale` to [0, 1], NCHW float32. mean/std are
 applied inside the model. A "frame" model (preprocessing embedded) takes the raw BGR frame.
+`input_focal` carries a camera's focal length through the same geometry (metric scale).
 """
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -26,6 +29,28 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[:2] == (h, w):
         return image
     return cv2.resize(image, (w, h), interpolation=RESIZE_FILTER)
+
+
+def input_focal(fx: float, fy: float, frame_hw: tuple[int, int], pre: PreprocessCfg,
+                crop: tuple[int, int, int, int] | None = None) -> tuple[float, float]:
+    """A camera's focal lengths in pixels of a `frame_hw` (height, width) frame -> the same in
+    the model input's pixels, through the geometry the preprocessing applies: the region
+    `crop` (top, left, height, width; default: the whole frame) resized to `pre.size`. A crop
+    moves the principal point, never the focal; the resize multiplies fx by the width ratio
+    and fy by the height ratio (bilinear at half-pixel centres maps x to (x + 0.5)·s - 0.5, so a
+    length scales by s exactly)."""
+    fh, fw = frame_hw
+    top, left, ch, cw = crop if crop is not None else (0, 0, fh, fw)
+    if not (0 <= top and 0 <= left and ch >= 1 and cw >= 1 and top + ch <= fh and left + cw <= fw):
+        raise ValueError(f"crop {crop} does not lie inside the {fw}x{fh} frame")
+    h, w = pre.size
+    return fx * w / cw, fy * h / ch
+
+
+def focal_ratio(camera: tuple[float, float], reference: tuple[float, float]) -> float:
+    """camera's focal / reference's focal, both (fx, fy) in the same (model input) pixels: the
+    geometric mean of the x and y ratios (they differ only when a resize changes the aspect)."""
+    return math.sqrt((camera[0] / reference[0]) * (camera[1] / reference[1]))
 
 
 def rgb_to_input(rgb: np.ndarray, pre: PreprocessCfg) -> np.ndarray:

@@ -2,7 +2,7 @@
 
     from moadepth_edge import DepthEstimator
 
-    with DepthEstimator("model.onnx") as est:          # backend picked by file suffix
+    with DepthEstimator("model.onnx", intrinsics="camera.yaml") as est:  # backend by file suffix
         depth = est.predict(frame_bgr)                   # HxW float32 metres, frame's size
         for result in est.stream("clip.mp4"):            # or a camera index, csi://0, rtsp://...
             use(result.image, result.depth)
@@ -18,17 +18,26 @@ from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
 from ..formats.preprocess import Preprocessor, as_bgr, depth_to_frame
+from .metric_scale import MetricScale, camera_arg
 from .result import Result
 from .sources import Source, open_source
 
 
 class DepthEstimator:
     """A loaded depth model. `backend`: "onnxruntime", "tensorrt", "torch" or None (by suffix);
-    extra keyword options go to the backend (e.g. providers="cuda", threads=2)."""
+    extra keyword options go to the backend (e.g. providers="cuda", threads=2).
 
-    def __init__(self, model_path: str | Path, backend: str | None = None, **backend_opts: Any) -> None:
+    `intrinsics`: your camera's, so depth is in metres through your lens (f_camera / f_training,
+    formats/camera.py): "fx,fy,cx,cy" or a calibration file (runtime/camera_files.py), an
+    Intrinsics or (fx, fy, cx, cy) for the frames you pass, or (Intrinsics, (width, height)).
+    Without them depth is in the training camera's scale (`metric.summary()` says which)."""
+
+    def __init__(self, model_path: str | Path, backend: str | None = None, *, intrinsics: Any = None,
+                 **backend_opts: Any) -> None:
+        camera, size = camera_arg(intrinsics)  # a bad file fails before the model loads
         self.backend = load_backend(model_path, backend, **backend_opts)
         self.preprocess = Preprocessor(self.backend.artifact)
+        self.metric = MetricScale(self.backend.artifact.model_cfg, camera, size)
 
     @property
     def artifact(self) -> ModelArtifact:
@@ -39,7 +48,7 @@ class DepthEstimator:
         """Depth in metres (HxW float32, the frame's size) of one BGR uint8 frame."""
         frame = as_bgr(frame)
         depth = self.backend.infer(self.preprocess(frame))
-        return depth_to_frame(depth, frame.shape[:2])
+        return self.metric(depth_to_frame(depth, frame.shape[:2]), frame.shape[:2])
 
     def stream(
         self,
@@ -59,7 +68,8 @@ class DepthEstimator:
         Breaking out of the loop closes the source."""
         src = source if isinstance(source, Source) else open_source(source, width, height, fps)
         try:
-            pipeline = Pipeline(self.backend, src, smooth=smooth, max_frames=max_frames, schedule=schedule)
+            pipeline = Pipeline(self.backend, src, smooth=smooth, max_frames=max_frames, schedule=schedule,
+                                metric=self.metric)
         except BaseException:  # a bad option: the camera opened above must not stay open
             src.close()
             raise

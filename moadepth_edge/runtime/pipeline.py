@@ -25,6 +25,7 @@ from ..errors import RunFailure, UserError, WriteFailed
 from .backends.base import Backend
 from ..formats.preprocess import Preprocessor, depth_to_frame
 from .frame_meta import frame_meta
+from .metric_scale import MetricScale
 from .redact import redact
 from .result import Result
 from .scheduling import schedule_for
@@ -79,6 +80,8 @@ class Pipeline:
     (a camera unplugged, a stream silent past its timeout) the run ends with the frames so far
     and `failure` holds the RunFailure to report. `schedule`: "throughput" or "latency"
     (scheduling.py); by default latency-first for live sources, throughput-first for files.
+    `metric`: the stream's MetricScale (its camera's intrinsics); by default none given, so
+    only a source's own camera_info rescales depth.
     """
 
     def __init__(
@@ -93,8 +96,10 @@ class Pipeline:
         queue_size: int | None = None,
         overlay: bool = True,
         schedule: str | None = None,
+        metric: MetricScale | None = None,
     ) -> None:
         self.backend = backend
+        self.metric = metric or MetricScale(backend.artifact.model_cfg)
         self.source = source
         self.sinks = list(sinks)
         self.preprocess = Preprocessor(backend.artifact)
@@ -213,11 +218,13 @@ class Pipeline:
 
     def _postprocess(self, frame: Frame, depth: np.ndarray, age_s: float, fps: float) -> Result:
         t0 = time.perf_counter()
-        d = self.smoother(depth_to_frame(depth, frame.image.shape[:2]))
+        meta = frame_meta(frame)
+        hw = frame.image.shape[:2]
+        d = self.smoother(self.metric(depth_to_frame(depth, hw), hw, meta.camera))
         latency = time.perf_counter() - frame.timestamp
         self.stats.stages["postprocess"].add(time.perf_counter() - t0)
         self.stats.frame_done(latency, age_s)
-        return Result(frame.index, frame.image, d, latency, fps, name=frame.name, meta=frame_meta(frame),
+        return Result(frame.index, frame.image, d, latency, fps, name=frame.name, meta=meta,
                       timestamp=frame.timestamp, age_s=age_s)
 
     def _fail(self, failure: _Failure) -> None:

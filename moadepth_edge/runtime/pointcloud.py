@@ -2,7 +2,6 @@
 written as binary little-endian PLY with per-point colour."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,43 +19,6 @@ def fov_intrinsics(width: int, height: int, hfov_deg: float = 60.0) -> Intrinsic
     """A guess for an unknown camera: square pixels, centred, horizontal field of view `hfov_deg`."""
     f = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
     return Intrinsics(f, f, width / 2, height / 2)
-
-
-def _checked(values: tuple[float, ...], where: str) -> Intrinsics:
-    fx, fy, cx, cy = values
-    if not all(math.isfinite(v) for v in values):
-        raise UserError(f"intrinsics must be finite numbers, got fx,fy,cx,cy = {fx},{fy},{cx},{cy}{where}")
-    if fx <= 0 or fy <= 0:
-        raise UserError(f"focal lengths must be positive, got fx={fx}, fy={fy}{where}")
-    return Intrinsics(fx, fy, cx, cy)
-
-
-def load_intrinsics(text: str) -> tuple[Intrinsics, tuple[int, int] | None]:
-    """`fx,fy,cx,cy` (pixels of the frame) or a JSON file with fx, fy, cx, cy and optionally
-    width, height (as written by moadepth_edge.data.synthetic.write_clip). Returns the
-    intrinsics and the (width, height) they belong to, when known. UserError unless every
-    value is finite, fx, fy > 0 and width, height are positive integers."""
-    path = Path(text)
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text())
-            values = tuple(float(data[k]) for k in ("fx", "fy", "cx", "cy"))
-            size = (data["width"], data["height"]) if "width" in data and "height" in data else None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UserError(f"cannot read intrinsics from {path}: {exc}") from None
-        if size is not None:
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1
-                       and float(v).is_integer() for v in size):
-                raise UserError(f"{path}: width and height must be positive integers, got {size}")
-            size = (int(size[0]), int(size[1]))
-        return _checked(values, f" in {path}"), size
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise UserError(f"intrinsics must be fx,fy,cx,cy in pixels or a .json file, got {text!r}")
-    return _checked(values, ""), None
 
 
 def backproject(
