@@ -15,6 +15,7 @@ from ..data.sample import DepthReader, Sample
 from ..data.spec import KINDS, open_reader
 from ..errors import UserError
 from ..runtime.backends.base import Backend
+from ..formats.camera import depth_scale
 from ..formats.preprocess import Preprocessor, depth_to_frame
 from ..train.metrics import MetricAverager, Protocol, evaluate_depth
 from .schema import AccuracyResult, AgreementResult
@@ -30,9 +31,13 @@ def open_dataset(spec: str) -> DepthReader:
 
 
 def predict(backend: Backend, pre: Preprocessor, sample: Sample) -> np.ndarray:
-    """Depth (metres) at the sample's size, through the model's own preprocessing."""
-    depth = backend.infer(pre(np.ascontiguousarray(sample.rgb[:, :, ::-1])))
-    return depth_to_frame(depth, sample.rgb.shape[:2])
+    """Depth (metres) at the sample's size, through the model's own preprocessing, scaled to
+    the sample's camera where the data set knows it (formats/camera.py), as `run --intrinsics`."""
+    depth = depth_to_frame(backend.infer(pre(np.ascontiguousarray(sample.rgb[:, :, ::-1]))), sample.rgb.shape[:2])
+    k = sample.intrinsics
+    if k is None:
+        return depth
+    return depth * np.float32(depth_scale(backend.artifact.model_cfg, k.fx, k.fy, sample.rgb.shape[:2]))
 
 
 def predict_all(backend: Backend, samples: Sequence[Sample],

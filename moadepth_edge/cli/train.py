@@ -73,6 +73,10 @@ def train(
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT, patch embedding included (not the paper's setting)"),
     augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
+    canonical_focal: bool = typer.Option(
+        False, "--canonical-focal", help="scale each label to the canonical camera (NYU's Kinect at the model "
+        "input) by its sample's focal, so data from several cameras trains one model; inference scales back "
+        "with the camera's intrinsics"),
     cache: bool = typer.Option(False, "--cache", help="keep decoded samples in memory"),
     workers: Optional[int] = typer.Option(None, help="DataLoader workers (default 2)"),
     seed: Optional[int] = typer.Option(None),
@@ -95,7 +99,7 @@ def train(
                  eval_every=eval_every, seed=seed, num_workers=workers)
     if schedule is not None and schedule not in ("constant", "cosine", "onecycle"):
         raise UserError(f"--schedule: expected constant, cosine or onecycle, got {schedule!r}")
-    train_cfg = _checked(dataclasses.replace(TrainCfg(amp=amp), **{k: v for k, v in given.items() if v is not None}))
+    train_cfg = _checked(dataclasses.replace(TrainCfg(amp=amp, canonical_focal=canonical_focal), **{k: v for k, v in given.items() if v is not None}))
     from ..train.run_spec import RunSpec
 
     run = _checked(RunSpec(

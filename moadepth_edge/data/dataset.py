@@ -12,7 +12,7 @@ import numpy as np
 
 from .._lazy import lazy_import
 from ..config import PreprocessCfg
-from ..formats.preprocess import rgb_to_input
+from ..formats.preprocess import focal_ratio, input_focal, rgb_to_input
 from .sample import DepthReader, Sample
 from .transforms import Augment, resize_sample
 
@@ -26,11 +26,15 @@ class DepthDataset(torch.utils.data.Dataset):
 
     cache: keep decoded (pre-augmentation) samples in memory; for small or procedural
     data sets read many times (each DataLoader worker holds its own cache).
+    canonical_focal: (fx, fy) in model input pixels: each label is scaled to that camera,
+    depth * f_canonical / f_sample (--canonical-focal), so data from several cameras agrees.
     """
 
     def __init__(self, reader: DepthReader, preprocess: PreprocessCfg | None = None,
-                 augment: Augment | None = None, seed: int = 0, cache: bool = False) -> None:
+                 augment: Augment | None = None, seed: int = 0, cache: bool = False,
+                 canonical_focal: tuple[float, float] | None = None) -> None:
         self.reader, self.preprocess, self.augment, self.seed = reader, preprocess, augment, seed
+        self.canonical_focal = canonical_focal
         self.epoch = 0
         self._cache: dict[int, Sample] | None = {} if cache else None
 
@@ -57,7 +61,18 @@ class DepthDataset(torch.utils.data.Dataset):
         if self.augment is not None:
             sample = self.augment(sample, np.random.default_rng([self.seed, epoch, index]))
         pre = self.preprocess or PreprocessCfg(size=sample.depth.shape)
+        if self.canonical_focal is not None:
+            sample = self.to_canonical(sample, pre)
         return to_tensors(resize_sample(sample, tuple(pre.size)), pre)
+
+    def to_canonical(self, sample: Sample, pre: PreprocessCfg) -> Sample:
+        """`sample` with its depth as the canonical camera would see it."""
+        k = sample.intrinsics
+        if k is None:
+            raise ValueError(f"{sample.name}: canonical-focal training needs each sample's intrinsics")
+        assert self.canonical_focal is not None
+        f = focal_ratio(self.canonical_focal, input_focal(k.fx, k.fy, sample.depth.shape, pre))
+        return Sample(sample.rgb, sample.depth * np.float32(f), sample.valid, k, sample.name)
 
 
 def to_tensors(sample: Sample, pre: PreprocessCfg) -> dict[str, Any]:

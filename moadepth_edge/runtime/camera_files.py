@@ -61,12 +61,18 @@ def _from_matrix(k: Any, path: Path) -> Intrinsics:
     return _checked((m[0, 0], m[1, 1], m[0, 2], m[1, 2]), f" in {path}")
 
 
+def _opencv_problem(exc: BaseException) -> str:
+    # cv2.error carries OpenCV's own short reason in .err; the Python binding sometimes
+    # surfaces a parse failure as a bare SystemError instead
+    reason = getattr(exc, "err", None)
+    return f"malformed ({' '.join(str(reason).split())[:120]})" if reason else "malformed"
+
+
 def _read_opencv(path: Path) -> tuple[Intrinsics, Size | None]:
     try:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as exc:
-        raise UserError(f"cannot read {path} as an OpenCV calibration file: "
-                        f"{str(exc).strip().splitlines()[-1]}") from None
+    except (cv2.error, SystemError) as exc:
+        raise UserError(f"cannot read {path} as an OpenCV calibration file: {_opencv_problem(exc)}") from None
     try:
         if not fs.isOpened():
             raise UserError(f"cannot read {path} as an OpenCV calibration file")
@@ -81,6 +87,8 @@ def _read_opencv(path: Path) -> tuple[Intrinsics, Size | None]:
 
         size = _size(number("image_width"), number("image_height"), path)
         return _from_matrix(matrix, path), size
+    except (cv2.error, SystemError) as exc:
+        raise UserError(f"cannot read {path} as an OpenCV calibration file: {_opencv_problem(exc)}") from None
     finally:
         fs.release()
 

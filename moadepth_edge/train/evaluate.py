@@ -1,5 +1,6 @@
 """Evaluate a depth model on a reader: predict at the model's input size, upsample to the
-ground truth's size, score with a Protocol, average per image."""
+ground truth's size, put it in metres for the sample's own camera (f_sample / f_training,
+formats/camera.py, where the sample has intrinsics), score with a Protocol, average per image."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from ..data.sample import DepthReader, Sample
+from ..formats.camera import depth_scale
 from ..formats.preprocess import depth_to_frame, rgb_to_input
 from .metrics import MetricAverager, Protocol, evaluate_depth
 
@@ -60,6 +62,8 @@ def evaluate(
             samples: list[Sample] = [reader[i] for i in range(start, min(start + batch_size, n))]
             preds = predict(model, [s.rgb for s in samples], flip_tta=flip_tta, device=device)
             for s, p in zip(samples, preds):
+                if s.intrinsics is not None:
+                    p = p * np.float32(depth_scale(model.cfg, s.intrinsics.fx, s.intrinsics.fy, s.rgb.shape[:2]))
                 m = evaluate_depth(p, s.depth, protocol, s.valid)
                 avg.update(m)
                 if m is not None:

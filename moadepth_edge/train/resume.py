@@ -22,7 +22,7 @@ from .state import TrainerState, find_run_checkpoint, load_trainer_state
 SAVED_FIELDS: dict[str, tuple[str, str]] = {
     "preset": ("model", "name"), "clip": ("model", "clip.pretrained"),
     **{k: ("train", k) for k in ("lr", "batch_size", "weight_decay", "schedule", "warmup_steps",
-                                 "grad_clip", "amp", "eval_every", "seed")},
+                                 "grad_clip", "amp", "eval_every", "seed", "canonical_focal")},
     **{k: ("run", k) for k in ("data", "eval_data", "eval_limit", "data_root", "eval_data_root",
                                "depth_scale", "synthetic_size", "train_all", "augment", "cache",
                                "save_every")},

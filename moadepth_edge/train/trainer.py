@@ -26,6 +26,7 @@ from .device import pick_device
 from .distributed import all_reduce_mean, barrier, broadcast_object, init_distributed
 from .evaluate import evaluate
 from .interrupt import StopRequest, ignore_signals_in_worker
+from .camera import training_camera
 from .losses import DepthLoss, router_entropy
 from .metrics import get_protocol
 from .optim import build_optimizer, build_scheduler
@@ -72,6 +73,10 @@ class Trainer:
                                         synthetic_size=run.synthetic_size, seed=train_cfg.seed)
         if len(self.train_reader) == 0:
             raise UserError(f"--data {run.data}: no training samples")
+        if _resume is None:  # a resumed run keeps the camera its checkpoint recorded
+            model_cfg = dataclasses.replace(model_cfg, camera=training_camera(
+                self.train_reader, model_cfg, train_cfg.canonical_focal))
+            self.model_cfg = model_cfg
         self.eval_reader = heldout_reader(run, train_cfg.seed)
         if _resume is not None:
             self.model = load_checkpoint(_resume.folder)
@@ -84,8 +89,10 @@ class Trainer:
                 p.requires_grad_(True)
         self.model.to(self.device).train()
 
+        camera = self.model.cfg.camera
+        canonical = (camera.fx, camera.fy) if train_cfg.canonical_focal and camera is not None else None
         self.dataset = DepthDataset(self.train_reader, model_cfg.preprocess,
-                                    Augment() if run.augment else None, train_cfg.seed, run.cache)
+                                    Augment() if run.augment else None, train_cfg.seed, run.cache, canonical)
         self.sampler = ResumableSampler(len(self.dataset), batch_size=train_cfg.batch_size,
                                         world_size=self.env.world_size, rank=self.env.rank, seed=train_cfg.seed)
         self.loader = torch.utils.data.DataLoader(

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,6 @@ from moadepth_edge.errors import UserError
 from moadepth_edge.runtime.pointcloud import (
     backproject,
     fov_intrinsics,
-    load_intrinsics,
     read_ply,
     write_ply,
 )
@@ -76,15 +73,3 @@ def test_ply_round_trip(tmp_path):
     got_pts, got_cols = read_ply(tmp_path / "a.ply")
     np.testing.assert_array_equal(got_pts, pts)
     np.testing.assert_array_equal(got_cols, cols)
-
-
-def test_load_intrinsics_from_text_and_clip_json(tmp_path, clip):
-    k, size = load_intrinsics("500,510,320,240")
-    assert (k.fx, k.fy, k.cx, k.cy) == (500, 510, 320, 240) and size is None
-    k, size = load_intrinsics(str(clip.intrinsics_file))
-    assert size == (128, 96) and k.fx == pytest.approx(clip.intrinsics.fx)
-    with pytest.raises(UserError, match="fx,fy,cx,cy"):
-        load_intrinsics("500,510")
-    (tmp_path / "bad.json").write_text(json.dumps({"fx": 1}))
-    with pytest.raises(UserError, match="cannot read intrinsics"):
-        load_intrinsics(str(tmp_path / "bad.json"))
