@@ -25,8 +25,8 @@ MIXED_SPREAD = 0.02  # focal lengths further apart than this (relative) are anot
 def probe_focals(reader: DepthReader, cfg: ModelCfg, probes: int = PROBES) -> list[tuple[float, float] | None]:
     """(fx, fy) in model input pixels of up to `probes` samples spread over `reader` (None for a
     sample without intrinsics)."""
-    n = len(reader)
-    picks = sorted({round(i * (n - 1) / max(probes - 1, 1)) for i in range(min(probes, n))})
+    n, k = len(reader), min(probes, len(reader))
+    picks = sorted({round(i * (n - 1) / max(k - 1, 1)) for i in range(k)})
     out: list[tuple[float, float] | None] = []
     for i in picks:
         s = reader[i]
