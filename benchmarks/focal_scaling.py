@@ -30,14 +30,16 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "cpu-amd-epyc" / "focal_scaling.
 
 
 def score_clip(model: Path, clip, threads: int) -> dict[str, dict[str, float]]:
-    """Mean delta1 / AbsRel of the clip's frames, without and with its intrinsics."""
+    """Mean delta1 / AbsRel of the clip's frames, without and with its intrinsics, and the
+    scale of the prediction: the median over valid pixels of predicted / true depth, averaged
+    over frames (1.0: right on average; the rule should make it the same at every focal)."""
     from moadepth_edge import DepthEstimator
     from moadepth_edge.train.metrics import MetricAverager, evaluate_depth, get_protocol
 
     protocol = get_protocol("standard", crop="none")
     out = {}
     for label, intrinsics in (("without", None), ("with", clip.intrinsics_file)):
-        avg = MetricAverager()
+        avg, scales = MetricAverager(), []
         with DepthEstimator(model, threads=threads, intrinsics=intrinsics) as est:
             cap = cv2.VideoCapture(str(clip.video))
             index = 0
@@ -45,26 +47,32 @@ def score_clip(model: Path, clip, threads: int) -> dict[str, dict[str, float]]:
                 ok, frame = cap.read()
                 if not ok:
                     break
-                avg.update(evaluate_depth(est.predict(frame), clip.read_depth(index), protocol))
+                pred, truth = est.predict(frame), clip.read_depth(index)
+                avg.update(evaluate_depth(pred, truth, protocol))
+                valid = (truth > protocol.min_depth) & (truth < protocol.max_depth)
+                scales.append(float(np.median(pred[valid] / truth[valid])))
                 index += 1
             cap.release()
         if index != clip.n_frames:
             raise RuntimeError(f"{clip.video}: decoded {index} of {clip.n_frames} frames")
         metrics = avg.result()
-        out[label] = {"delta1": metrics["delta1"], "abs_rel": metrics["abs_rel"], "frames": avg.count}
+        out[label] = {"delta1": metrics["delta1"], "abs_rel": metrics["abs_rel"],
+                      "scale": float(np.mean(scales)), "frames": avg.count}
     return out
 
 
 def table(results: dict[float, dict[str, dict[str, float]]]) -> str:
-    """The Markdown table: one row per focal scale, delta1 and AbsRel without / with intrinsics,
-    and the distance of delta1 (with) from the 1.0 clips'."""
+    """The Markdown table: one row per focal scale, delta1, AbsRel and the prediction's scale
+    (median predicted / true) without / with intrinsics, and the distance of delta1 (with)
+    from the 1.0 clips'."""
     ref = results[1.0]["with"]["delta1"] if 1.0 in results else float("nan")
-    lines = ["| focal scale | delta1 without | delta1 with | AbsRel without | AbsRel with | delta1 with - at 1.0 |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| focal scale | delta1 without | delta1 with | AbsRel without | AbsRel with "
+             "| pred/true without | pred/true with | delta1 with - at 1.0 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s, r in sorted(results.items()):
-        gap = r["with"]["delta1"] - ref
-        lines.append(f"| {s:g} | {r['without']['delta1']:.3f} | {r['with']['delta1']:.3f} | "
-                     f"{r['without']['abs_rel']:.3f} | {r['with']['abs_rel']:.3f} | {gap:+.3f} |")
+        a, b = r["without"], r["with"]
+        lines.append(f"| {s:g} | {a['delta1']:.3f} | {b['delta1']:.3f} | {a['abs_rel']:.3f} | {b['abs_rel']:.3f} "
+                     f"| {a['scale']:.2f} | {b['scale']:.2f} | {b['delta1'] - ref:+.3f} |")
     return "\n".join(lines)
 
 
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                                   seed=DEMO_CLIP_SEED + i, focal_scale=s)
                 per_clip.append(score_clip(onnx, clip, args.threads))
                 print(f"focal {s:g} clip {i}: {json.dumps(per_clip[-1])}", file=sys.stderr)
-            results[s] = {k: {m: float(np.mean([c[k][m] for c in per_clip])) for m in ("delta1", "abs_rel")}
+            results[s] = {k: {m: float(np.mean([c[k][m] for c in per_clip])) for m in ("delta1", "abs_rel", "scale")}
                           for k in ("without", "with")}
     ref = results[1.0]["with"]["delta1"]
     worst = max(abs(results[s]["with"]["delta1"] - ref) for s in SCALES)

@@ -50,3 +50,20 @@ def test_backend_predictions_come_back_at_image_size(tiny_models):
 def test_bad_dataset_specs(spec):
     with pytest.raises(UserError):
         open_dataset(spec)
+
+
+def test_predictions_are_scaled_to_each_samples_own_camera(tiny_models):
+    """`bench --data` puts depth in metres for the data set's camera: a sample seen through a lens
+    of 1.6x NYU's focal gets 1.6x the depth of the same image without intrinsics."""
+    from moadepth_edge.data.sample import Intrinsics, NYU_INTRINSICS
+    from moadepth_edge.runtime.backends import load_backend
+
+    (s,) = list(open_dataset("synthetic:1"))
+    h, w = s.depth.shape
+    fx, fy = NYU_INTRINSICS[:2]
+    long_lens = make_sample(s.rgb, s.depth, intrinsics=Intrinsics(1.6 * fx * w / 640, 1.6 * fy * h / 480, w / 2, h / 2))
+    bare = make_sample(s.rgb, s.depth)
+    with load_backend(tiny_models["fp32"], threads=1) as backend:
+        scaled, plain, own = predict_all(backend, [long_lens, bare, s])
+    np.testing.assert_allclose(scaled, 1.6 * plain, rtol=1e-5)
+    np.testing.assert_allclose(own, plain, rtol=1e-5)  # synthetic rooms are rendered with NYU's lens

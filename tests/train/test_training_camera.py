@@ -98,3 +98,15 @@ def test_train_canonical_focal_on_data_without_intrinsics_is_one_error(shared_da
                    "--workers", "0", "--no-progress")
     assert "--canonical-focal" in assert_one_error(proc.returncode, proc.stderr)
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluation_scales_each_prediction_to_its_samples_camera(tiny_model):
+    from moadepth_edge.train.evaluate import evaluate, predict
+    from moadepth_edge.train.metrics import get_protocol
+
+    reader = _Cameras([1.0, 2.0])  # the same picture, the second through twice the focal
+    (p,) = predict(tiny_model, [reader[0].rgb])
+    result = evaluate(tiny_model, reader, get_protocol("standard", crop="none"))
+    got = [r["abs_rel"] for r in result.per_image]
+    assert got[0] == pytest.approx(float(np.mean(np.abs(np.clip(p, 1e-3, 10) - 2.0) / 2.0)), rel=1e-4)
+    assert got[1] == pytest.approx(float(np.mean(np.abs(np.clip(2 * p, 1e-3, 10) - 2.0) / 2.0)), rel=1e-4)
