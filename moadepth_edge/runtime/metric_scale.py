@@ -73,6 +73,8 @@ class MetricScale:
     def summary(self) -> str:
         """One line: which scale the stream's depth is in."""
         train = training_camera_text(self.cfg)
+        if self.last is None and self.intrinsics is not None:
+            return f"metric scale: no frame reached it ({self.origin} given; training camera: {train})"
         if self.last is None:
             return (f"metric scale: no camera intrinsics, so depth is in the training camera's scale "
                     f"({train}); give --intrinsics for metres through another lens")
