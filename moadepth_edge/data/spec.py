@@ -1,7 +1,8 @@
 """The one data spec parser, for `train --data`, `eval --data`, `export --calib` and
 `bench --data`: `kind:path`, e.g. `nyu:/data/nyu/test_files.txt`.
 
-    synthetic[:N]        N procedural frames (train: seeds 0.., test: held-out seeds)
+    synthetic[:N[:focal=S|LO-HI]]  N procedural frames (train: seeds 0.., test: held-out
+                         seeds), the focal length times S, or times a per-frame draw from LO-HI
     nyu:LIST|DIR|FILE.mat  BTS sync list (a folder: its {split}_files.txt), or the labeled .mat
     densedepth:CSV       DenseDepth `image,depth` CSV (a header row is skipped)
     kitti:LIST|DIR       KITTI depth (uint16, metres x 256)
@@ -45,12 +46,13 @@ def open_reader(
     if kind == "synthetic":
         from .synthetic import SyntheticReader
 
+        count, _, options = arg.partition(":")
         try:
-            n = int(arg) if arg else DEFAULT_SYNTHETIC[split]
+            n = int(count) if count else DEFAULT_SYNTHETIC[split]
         except ValueError:
-            raise UserError(f"synthetic:N needs an integer frame count, got {arg!r}") from None
-        return SyntheticReader(n, size=synthetic_size, seed=seed,
-                               split="train" if split == "train" else "heldout")
+            raise UserError(f"synthetic:N needs an integer frame count, got {count!r}") from None
+        return SyntheticReader(n, size=synthetic_size, seed=seed, split="train" if split == "train" else "heldout",
+                               **_synthetic_options(options, spec))
     if not arg:
         raise UserError(f"data spec {spec!r} needs a path: {kind}:PATH")
     path = Path(arg).expanduser()
@@ -77,6 +79,24 @@ def open_reader(
     from .folder import FolderReader
 
     return FolderReader(path, **scale)
+
+
+def _synthetic_options(text: str, spec: str) -> dict:
+    """`focal=S` / `focal=LO-HI` after synthetic:N."""
+    focal = None
+    for part in filter(None, text.split(":")):
+        key, eq, value = part.partition("=")
+        if key == "focal" and eq and focal is None:
+            try:
+                lo, dash, hi = value.partition("-")
+                focal = (float(lo), float(hi)) if dash else float(value)
+            except ValueError:
+                raise UserError(f"focal= needs a scale S or a range LO-HI (e.g. focal=0.8-1.25), "
+                                f"got {value!r} in {spec!r}") from None
+        else:
+            raise UserError(f"unknown or repeated synthetic option {part!r} in {spec!r}; "
+                            "use synthetic:N[:focal=S|LO-HI]")
+    return {} if focal is None else {"focal_scale": focal}
 
 
 def iter_images(spec: str, split: Literal["train", "test"] = "train") -> Iterator[np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .files import write_depth_png
 from .sample import DepthReader, Intrinsics, Sample, make_sample, nyu_intrinsics
 from .scene import CAMERA_ZONE_Z, Scene, cast, random_scene
 
+FocalScale = Union[float, tuple[float, float]]
 MAX_DEPTH = 10.0
 # seeds of held-out frames live far from training seeds so the two never share a room
 HELDOUT_SEED_OFFSET = 1_000_000
@@ -87,35 +89,67 @@ def camera_path(scene: Scene, n_frames: int, seed: int = 0) -> list[Camera]:
             for a, b, c, d, e in zip(x, y, z, yaw, pitch)]
 
 
-def render_sample(seed: int, size: tuple[int, int] = (480, 640)) -> Sample:
-    """One random room seen from one random viewpoint, as a Sample with exact depth."""
+def camera_intrinsics(size: tuple[int, int], focal_scale: float = 1.0) -> Intrinsics:
+    """The synthetic camera for a (height, width) frame: NYU's Kinect, scaled, with fx and fy
+    times `focal_scale` (above 1: a narrower view; the principal point stays)."""
+    if not (np.isfinite(focal_scale) and focal_scale > 0):
+        raise UserError(f"focal scale must be a positive number, got {focal_scale}")
+    k = nyu_intrinsics(*size)
+    return Intrinsics(k.fx * focal_scale, k.fy * focal_scale, k.cx, k.cy)
+
+
+def _focal_range(focal_scale: FocalScale) -> tuple[float, float]:
+    lo, hi = (focal_scale, focal_scale) if np.isscalar(focal_scale) else focal_scale
+    lo, hi = float(lo), float(hi)
+    for v in (lo, hi):
+        camera_intrinsics((1, 1), v)  # validates
+    if lo > hi:
+        raise UserError(f"focal scale range must run low to high, got {lo}-{hi}")
+    return lo, hi
+
+
+def frame_focal_scale(seed: int, focal_scale: FocalScale) -> float:
+    """The focal scale of frame `seed`: a fixed scale as is, a (low, high) range drawn
+    log-uniformly from a generator seeded by the frame's seed (the same every epoch)."""
+    lo, hi = _focal_range(focal_scale)
+    if lo == hi:
+        return lo
+    return float(np.exp(np.random.default_rng([seed, 2]).uniform(np.log(lo), np.log(hi))))
+
+
+def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: float = 1.0) -> Sample:
+    """One random room seen from one random viewpoint, as a Sample with exact depth and the
+    intrinsics used (the training focal length times `focal_scale`)."""
+    k = camera_intrinsics(size, focal_scale)
     scene = random_scene(seed)
     camera = random_camera(scene, np.random.default_rng([seed, 1]))
-    rgb, depth = render(scene, camera, size)
-    return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH,
-                       intrinsics=nyu_intrinsics(*size), name=f"synthetic-{seed}")
+    rgb, depth = render(scene, camera, size, k)
+    return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH, intrinsics=k, name=f"synthetic-{seed}")
 
 
 class SyntheticReader(DepthReader):
     """`n` random synthetic frames. split "train" uses seeds seed.., "heldout" seeds
-    HELDOUT_SEED_OFFSET + seed.., so the splits never share a room."""
+    HELDOUT_SEED_OFFSET + seed.., so the splits never share a room. focal_scale: one scale
+    for every frame, or a (low, high) range each frame draws from (`frame_focal_scale`)."""
 
     kind = "synthetic"
 
     def __init__(self, n: int, *, size: tuple[int, int] = (120, 160), seed: int = 0,
-                 split: str = "train") -> None:
+                 split: str = "train", focal_scale: FocalScale = 1.0) -> None:
         if n <= 0:
             raise UserError(f"synthetic data needs a positive frame count, got {n}")
         if split not in ("train", "heldout"):
             raise UserError(f"synthetic split must be train or heldout, got {split!r}")
         self.n, self.size = n, size
         self.base = seed + (HELDOUT_SEED_OFFSET if split == "heldout" else 0)
+        self.focal_scale = _focal_range(focal_scale)
 
     def __len__(self) -> int:
         return self.n
 
     def load(self, index: int) -> Sample:
-        return render_sample(self.base + index, self.size)
+        seed = self.base + index
+        return render_sample(seed, self.size, frame_focal_scale(seed, self.focal_scale))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,19 +176,20 @@ class ClipInfo:
 
 
 def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = (480, 640),
-               seed: int = 0, fps: float = 15.0, save_npy: bool = False) -> ClipInfo:
+               seed: int = 0, fps: float = 15.0, save_npy: bool = False, focal_scale: float = 1.0) -> ClipInfo:
     """Render a camera walk through one random room into `out_dir`:
     `rgb.mp4`, `depth/000000.png` ... (uint16 mm), optionally `depth/000000.npy` (float32 m),
-    and `intrinsics.json`. Deterministic from `seed`."""
+    and `intrinsics.json` (the intrinsics used: the training focal length times `focal_scale`).
+    Deterministic from `seed`."""
     import cv2
 
     if n_frames <= 0:
         raise UserError(f"a clip needs at least one frame, got {n_frames}")
+    k = camera_intrinsics(size, focal_scale)
     out = Path(out_dir)
     (out / "depth").mkdir(parents=True, exist_ok=True)
     scene = random_scene(seed)
     h, w = size
-    k = nyu_intrinsics(h, w)
     video = out / "rgb.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
@@ -174,7 +209,7 @@ def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = 
         writer.release()
     meta = {**asdict(k), "width": w, "height": h, "fps": fps, "n_frames": n_frames,
             "depth_scale": 1000.0, "depth_format": "uint16 PNG, millimetres, 0 = invalid",
-            "seed": seed}
+            "seed": seed, "focal_scale": focal_scale}
     intrinsics_file = out / "intrinsics.json"
     intrinsics_file.write_text(json.dumps(meta, indent=2) + "\n")
     return ClipInfo(video, tuple(depth_files), intrinsics_file, k, size, fps, n_frames)
