@@ -98,9 +98,9 @@ class _StderrWarnings(logging.Handler):
 def run(
     model: Path = typer.Argument(..., help="an exported .onnx, a TensorRT .engine/.plan, or a checkpoint folder"),
     camera: Optional[list[str]] = typer.Option(
-        None, "--camera", help="camera index 0..99 (V4L2 /dev/videoN); repeat for several cameras"),
+        None, "--camera", metavar="N", help="camera index 0..99 (V4L2 /dev/videoN); repeat for several cameras"),
     source: Optional[list[str]] = typer.Option(
-        None, "--source", "-s",
+        None, "--source", "-s", metavar="SOURCE",
         help="video file, image / folder / glob / .txt list of images, rtsp:// or http:// URL, csi://N, "
              "or a GStreamer pipeline; repeat for several streams (batched through one model)"),
     backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
@@ -114,7 +114,7 @@ def run(
     depth_format: str = typer.Option("png", "--depth-format", help="png (uint16 mm), npy (float32 m) or png,npy"),
     pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame to this folder"),
     intrinsics: Optional[list[str]] = typer.Option(
-        None, "--intrinsics", help="fx,fy,cx,cy in pixels, or a JSON file (default: 60 degree FOV); "
+        None, "--intrinsics", metavar="FX,FY,CX,CY|FILE", help="fx,fy,cx,cy in pixels, or a JSON file (default: 60 degree FOV); "
         "with several streams once for all or once per stream, in stream order"),
     stride: int = typer.Option(2, "--pointcloud-stride", min=1, help="keep every Nth pixel in point clouds"),
     colormap: str = typer.Option("turbo", "--colormap", help="turbo, inferno or gray"),
