@@ -3,7 +3,8 @@
 # FP32 and INT8 ONNX Runtime, model-only and pipeline on a synthetic 480x640 clip, accuracy on
 # synthetic scenes, INT8-vs-FP32 agreement, and the torch-eager baseline of the same checkpoint;
 # then the README's performance table is regenerated from the report. Then glass-to-depth latency
-# on the clip replayed as a 30 FPS camera, FP32 and the cpu-int8 profile, into <device>/live.
+# on the clip replayed as a 30 FPS camera, FP32 and the cpu-int8 profile, into <device>/live;
+# and 1, 2 and 4 copies of the clip at once, batched vs one frame per call, into <device>/streams.
 #
 #   benchmarks/record.sh                     # -> benchmarks/<device>/ (run on a quiet machine)
 #   PRESET=moadepth-tiny ITERS=20 benchmarks/record.sh /tmp/bench-smoke   # a 1-minute smoke run
@@ -20,6 +21,7 @@ BATCH=${BATCH:-1,4}
 DATA=${DATA:-synthetic:16}
 LIVE_FPS=${LIVE_FPS:-30}
 LIVE_SECONDS=${LIVE_SECONDS:-40}
+STREAMS=${STREAMS:-1,2,4}
 THREADS=${THREADS:-}   # e.g. THREADS=2: ONNX Runtime threads for the live run (default: its own)
 WORK=${WORK:-runs/bench-$PRESET}
 MDE="python -m moadepth_edge"
@@ -54,10 +56,14 @@ $MDE bench "$WORK/model-fp32.onnx" "$WORK/model-cpu-int8.onnx" --backend onnxrun
   --warmup "$WARMUP" --iters "$ITERS" --live-video "$WORK/clip/rgb.mp4" --live-fps "$LIVE_FPS" \
   --live-seconds "$LIVE_SECONDS" --out "$OUT/live"
 live_rc=$?
+$MDE bench "$WORK/model-fp32.onnx" --backend onnxruntime ${THREADS:+--threads "$THREADS"} --warmup 3 --iters 10 \
+  --video "$WORK/clip/rgb.mp4" --streams "$STREAMS" --streams-frames 20 --streams-rounds 5 --out "$OUT/streams"
+streams_rc=$?
 set -e
 if [ -z "${1:-}" ]; then
   $MDE bench --readme-table "$OUT/report.json" README.md
   [ "$live_rc" -ne 0 ] || $MDE bench --readme-live-table "$OUT/live/report.json" README.md
 fi
 [ "$rc" -ne 0 ] && exit $rc
-exit $live_rc
+[ "$live_rc" -ne 0 ] && exit $live_rc
+exit $streams_rc

@@ -77,6 +77,30 @@ def pipeline_table(configs: Sequence[ConfigResult]) -> str:
     return md_table(headers, rows)
 
 
+STREAMS_TEXT = (
+    "N copies of the video streamed at once through the runtime's multi-stream pipeline, N x "
+    "frames each run: **batched** (the frames ready from all streams in one inference call, as "
+    "`run` does with several sources) vs **one per call** (the same streams taking turns, one frame "
+    "per call). Model only: one call on N frames vs N calls on one. Every candidate runs once per "
+    "round, in turn; FPS: medians over rounds; x: median of the per-round ratios. Load avg: the "
+    "1-minute load at the start / end.")
+
+
+def streams_rows(configs: Sequence[ConfigResult]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and one row per config x stream count of the several-streams table."""
+    headers = ["config", "streams", "batched FPS", "one-per-call FPS", "x", "frames per call",
+               "model-only batched FPS", "model-only one-per-call FPS", "model-only x", "load avg"]
+    rows = []
+    for c in configs:
+        multi = c.streams
+        assert multi is not None
+        for row in multi.rows:
+            rows.append([c.id, row.streams, row.batched_fps, row.one_per_call_fps, row.ratio, row.frames_per_call,
+                         row.model_batched_fps, row.model_one_per_call_fps, row.model_ratio,
+                         " / ".join(map(str, multi.load_avg_1m))])
+    return headers, rows
+
+
 def live_rows(configs: Sequence[ConfigResult], short: bool = False) -> tuple[list[str], list[list[Any]]]:
     """Headers and one row per config x schedule of the live latency table (`short`: the
     README's columns)."""
@@ -168,6 +192,9 @@ def render_markdown(report: Report, plots: Sequence[str] = ()) -> str:
                   "Stage columns: mean ms per frame. Latency: from a frame captured to its depth at "
                   "frame size (our pipeline overlaps stages on threads, so FPS can exceed "
                   "1000 / sum of stages).", "", pipeline_table(piped), ""]
+    multi = [c for c in ok if c.streams is not None]
+    if multi:
+        parts += ["## Several streams at once", "", STREAMS_TEXT, "", md_table(*streams_rows(multi)), ""]
     live = [c for c in ok if c.live is not None]
     if live:
         parts += ["## Live latency (glass to depth)", "", LIVE_TEXT, "", md_table(*live_rows(live)), ""]

@@ -85,6 +85,36 @@ class LiveResult:
 
 
 @dataclass(frozen=True)
+class StreamsRow:
+    """N streams at once (bench/streams.py): aggregate frames per second over all streams,
+    medians over rounds; ratios are medians of the per-round ratios (batched / one per call)."""
+
+    streams: int
+    batched_fps: float  # the frames ready from all streams in one inference call
+    one_per_call_fps: float  # the same streams, one frame per inference call, in turn
+    ratio: float
+    model_batched_fps: float  # model only: one call on N frames
+    model_one_per_call_fps: float  # model only: N calls on one frame
+    model_ratio: float
+    frames_per_call: float  # mean frames per inference call of the batched runs
+    batched_fps_rounds: list[float]
+    one_per_call_fps_rounds: list[float]
+
+
+@dataclass(frozen=True)
+class StreamsResult:
+    """Several copies of `source` streamed at once, batched vs one frame per call."""
+
+    source: str
+    frame_size: list[int]  # [height, width]
+    frames_per_stream: int
+    rounds: int
+    max_batch: int | None  # the model's limit per call (None: no limit)
+    load_avg_1m: list[float]  # the 1-minute load average at the start and the end
+    rows: list[StreamsRow]
+
+
+@dataclass(frozen=True)
 class AccuracyResult:
     """Standard depth metrics against ground truth, averaged per image."""
 
@@ -122,6 +152,7 @@ class ConfigResult:
     memory: MemoryResult | None = None
     pipeline: PipelineResult | None = None
     live: LiveResult | None = None
+    streams: StreamsResult | None = None
     accuracy: AccuracyResult | None = None
     agreement: AgreementResult | None = None
     speedup_model: float | None = None  # baseline p50 latency / this p50 latency
@@ -192,6 +223,10 @@ def _check_config(c: ConfigResult) -> None:
                           f"(min {lat.min}, p50 {lat.p50}, p90 {lat.p90}, p99 {lat.p99}, max {lat.max})")
     if lat is not None and lat.n != len(lat.samples_ms):
         raise ReportError(f"{where}: latency.n is {lat.n} but {len(lat.samples_ms)} samples are stored")
+    for row in c.streams.rows if c.streams else []:
+        if not len(row.batched_fps_rounds) == len(row.one_per_call_fps_rounds) == c.streams.rounds:
+            raise ReportError(f"{where}: {row.streams} streams: {len(row.batched_fps_rounds)} and "
+                              f"{len(row.one_per_call_fps_rounds)} rounds stored for {c.streams.rounds}")
     for run in c.live.runs if c.live else []:
         for name, tail in (("latency", run.latency), ("age", run.age)):
             if not tail.p50 <= tail.p95 <= tail.p99 <= tail.max or tail.n != len(tail.samples_ms):

@@ -23,6 +23,7 @@ from ..train.metrics import Protocol, get_protocol
 from . import accuracy as acc
 from .live import LiveSpec, bench_live
 from .measure import Budget, summarize, throughput, time_calls
+from .streams import StreamsSpec, bench_streams
 from .memory import GpuProbe, PeakSampler, file_size_mb, open_gpu_probe
 from .schema import ConfigResult, MemoryResult, Report
 from .system import system_info
@@ -52,6 +53,7 @@ class BenchPlan:
     checkpoint: Path | None = None
     threads: int | None = None
     live: LiveSpec | None = None  # glass-to-depth latency on a live source
+    streams: StreamsSpec | None = None  # several copies of `video` at once, batched vs one per call
 
 
 class Progress:
@@ -174,6 +176,10 @@ class Suite:
             self.progress.start(f"{result.id} (pipeline)", self._steps())
             result = replace(result, pipeline=bench_pipeline(backend, plan.video, plan.budget,
                                                              on_frame=self.progress.advance))
+        if plan.streams is not None and plan.video is not None and not signals.requested():
+            spec = plan.streams
+            self.progress.start(f"{result.id} (streams)", 2 * len(spec.counts) * (spec.rounds + 1))
+            result = replace(result, streams=bench_streams(backend, plan.video, spec, on_run=self.progress.advance))
         if plan.live is not None and not signals.requested():
             self.progress.start(f"{result.id} (live)", None)
             result = replace(result, live=bench_live(backend, plan.live, on_frame=self.progress.advance))
@@ -252,7 +258,9 @@ class Suite:
         if plan.video is not None:
             from ..runtime.sources import open_source
 
-            open_source(str(plan.video)).close()
+            with open_source(str(plan.video)) as video:
+                if plan.streams is not None:
+                    plan.streams.check_source(video)
         if plan.live is not None:
             plan.live.open().close()
         get_protocol(plan.protocol)

@@ -95,6 +95,11 @@ def register(app: typer.Typer) -> None:
             None, help="REPORT MARKDOWN: regenerate the table between the bench markers."),
         readme_live_table: Optional[tuple[Path, Path]] = typer.Option(
             None, help="REPORT MARKDOWN: regenerate the live latency table between the bench-live markers."),
+        streams: str = typer.Option(
+            "", help="Comma list of stream counts (e.g. 1,2,4): aggregate FPS of that many copies of --video "
+                     "at once, batched vs one frame per call, taking turns in one run."),
+        streams_frames: int = typer.Option(20, help="Frames per stream per --streams run."),
+        streams_rounds: int = typer.Option(5, help="Rounds of --streams runs (each candidate once per round)."),
         overlap: Optional[int] = typer.Option(
             None, help="REPEATS: does the pipeline keep up with the model? Model-only vs pipeline "
                        "FPS (and with --save) on --video's first --iters frames, alternated."),
@@ -127,6 +132,13 @@ def register(app: typer.Typer) -> None:
                                  seconds=20.0 if live_seconds is None else live_seconds)
         elif live_fps is not None or live_seconds is not None:
             raise UserError("--live-fps and --live-seconds go with --live-video FILE or --live SOURCE")
+        streams_spec = None
+        if streams.strip():
+            from ..bench.streams import StreamsSpec
+
+            if video is None:
+                raise UserError("--streams measures several copies of --video at once; add --video FILE")
+            streams_spec = StreamsSpec(_ints(streams, "--streams"), streams_frames, streams_rounds)
         if overlap is not None:
             return _overlap(models, video, overlap, iters or 200, threads, out)
         if threads is not None and threads < 1:
@@ -137,7 +149,7 @@ def register(app: typer.Typer) -> None:
             budget=Budget(warmup=warmup, iters=100 if iters is None and seconds is None else iters,
                           seconds=seconds),
             video=video, data=data, protocol=protocol, reference=reference, baseline=baseline,
-            checkpoint=checkpoint, threads=threads, live=live_spec,
+            checkpoint=checkpoint, threads=threads, live=live_spec, streams=streams_spec,
         )
         return _bench(plan, out)
 
@@ -204,6 +216,10 @@ def command_line(plan: BenchPlan, out: Path) -> str:
         args += ["--live-video", str(live.video)] if live.video is not None else ["--live", redact(str(live.source))]
         args += ["--live-fps", f"{live.fps:g}"] if live.video is not None else []
         args += ["--live-seconds", f"{live.seconds:g}"]
+    if plan.streams is not None:
+        s = plan.streams
+        args += ["--streams", ",".join(map(str, s.counts)), "--streams-frames", str(s.frames),
+                 "--streams-rounds", str(s.rounds)]
     return " ".join(shlex.quote(a) for a in [*args, "--out", str(out)])
 
 
@@ -222,6 +238,19 @@ def _print_summary(report: Report) -> None:
             c.pipeline.fps if c.pipeline else None)), "ok" if c.status == "ok" else "[red]error[/]")
     console = Console()
     console.print(table)
+    multi = [c for c in report.ok() if c.streams is not None]
+    if multi:
+        from ..bench.markdown import streams_rows
+
+        headers, rows = streams_rows(multi)
+        shown = ["streams", "batched FPS", "one-per-call FPS", "x", "frames per call", "model-only x"]
+        table = Table(title=f"several streams at once, {Path(multi[0].model).name}: aggregate FPS, "
+                            "batched vs one frame per call")
+        for col in shown:
+            table.add_column(col, justify="right", overflow="fold")
+        for row in rows:
+            table.add_row(*(str(row[headers.index(col)]) for col in shown))
+        console.print(table)
     live = [c for c in report.ok() if c.live is not None]
     if live:
         from ..bench.markdown import live_rows

@@ -16,6 +16,7 @@ def build_options(
     *,
     precision: str | None = None,
     batch: str | None = None,
+    streams: int | None = None,
     height: str | None = None,
     width: str | None = None,
     workspace_mb: int | None = None,
@@ -29,13 +30,16 @@ def build_options(
 ):
     """BuildOptions from a target profile (if named) with the command-line values on top."""
     from ..export.tensorrt import BuildOptions
-    from ..formats.profile import DimRange, TargetProfile, load_profile, override
+    from ..formats.profile import DimRange, TargetProfile, load_profile, override, streams_batch
 
     prof = load_profile(profile_name) if profile_name else TargetProfile()
     if precision is not None and precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     rng = lambda text, what: DimRange.parse(text, what) if text else None  # noqa: E731
-    trt = override(prof.tensorrt, precision=precision, batch=rng(batch, "--batch"),
+    if batch and streams is not None:
+        raise UserError("--batch and --streams both set the batch range; give one (--streams N is --batch 1:N:N)")
+    batch_range = rng(batch, "--batch") or (streams_batch(streams) if streams is not None else None)
+    trt = override(prof.tensorrt, precision=precision, batch=batch_range,
                    workspace_mb=workspace_mb, dla_core=dla_core,
                    version_compatible=version_compatible or None,
                    hardware_compat="ampere_plus" if hardware_compat else None)
@@ -62,6 +66,8 @@ def build(
     hardware_compat: bool = typer.Option(False, "--hardware-compat", help="runs on any Ampere-or-newer desktop GPU"),
     raw: bool = typer.Option(False, "--raw", help="plain plan (trtexec --loadEngine) + header in OUT.json"),
     batch: Optional[str] = typer.Option(None, "--batch", help="batch range MIN:OPT:MAX (or one number)"),
+    streams: Optional[int] = typer.Option(
+        None, "--streams", help="camera streams `run` batches into one call: batch range 1:N:N"),
     height: Optional[str] = typer.Option(None, "--height", help="height range MIN:OPT:MAX for dynamic inputs"),
     width: Optional[str] = typer.Option(None, "--width", help="width range MIN:OPT:MAX for dynamic inputs"),
     device: int = typer.Option(0, "--device", help="CUDA device index"),
@@ -82,7 +88,7 @@ def build(
         raise UserError(f"--dla-core takes a core index >= 0, got {dla_core}")
     if device < 0:
         raise UserError(f"--device takes a CUDA device index >= 0, got {device}")
-    opts = build_options(profile, precision=precision, batch=batch, height=height, width=width,
+    opts = build_options(profile, precision=precision, batch=batch, streams=streams, height=height, width=width,
                          workspace_mb=workspace, timing_cache=timing_cache, dla_core=dla_core,
                          version_compatible=version_compatible, hardware_compat=hardware_compat,
                          raw=raw, device=device, verbose=verbose)

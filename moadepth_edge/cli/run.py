@@ -97,11 +97,12 @@ class _StderrWarnings(logging.Handler):
 
 def run(
     model: Path = typer.Argument(..., help="an exported .onnx, a TensorRT .engine/.plan, or a checkpoint folder"),
-    camera: Optional[str] = typer.Option(None, "--camera", help="camera index 0..99 (V4L2 /dev/videoN)"),
-    source: Optional[str] = typer.Option(
-        None, "--source", "-s",
+    camera: Optional[list[str]] = typer.Option(
+        None, "--camera", metavar="N", help="camera index 0..99 (V4L2 /dev/videoN); repeat for several cameras"),
+    source: Optional[list[str]] = typer.Option(
+        None, "--source", "-s", metavar="SOURCE",
         help="video file, image / folder / glob / .txt list of images, rtsp:// or http:// URL, csi://N, "
-             "or a GStreamer pipeline"),
+             "or a GStreamer pipeline; repeat for several streams (batched through one model)"),
     backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
     providers: Optional[str] = typer.Option(
         None, "--providers", help="onnxruntime execution providers: auto, cpu, cuda, tensorrt (comma list)"),
@@ -112,10 +113,11 @@ def run(
     save_depth: Optional[Path] = typer.Option(None, "--save-depth", help="write per-frame depth files to this folder"),
     depth_format: str = typer.Option("png", "--depth-format", help="png (uint16 mm), npy (float32 m) or png,npy"),
     pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame to this folder"),
-    intrinsics: Optional[str] = typer.Option(
-        None, "--intrinsics", help="your camera: fx,fy,cx,cy in pixels, or a calibration file (intrinsics "
-        ".json, OpenCV .yaml/.json/.xml, ROS camera_info .yaml); depth is scaled to its focal and point "
-        "clouds use it (default: the training camera's scale, 60 degree FOV for point clouds)"),
+    intrinsics: Optional[list[str]] = typer.Option(
+        None, "--intrinsics", metavar="FX,FY,CX,CY|FILE", help="your camera: fx,fy,cx,cy in pixels, or a "
+        "calibration file (intrinsics .json, OpenCV .yaml/.json/.xml, ROS camera_info .yaml); depth is scaled to "
+        "its focal and point clouds use it (default: the training camera's scale, 60 degree FOV for point "
+        "clouds); with several streams once for all or once per stream, in stream order"),
     stride: int = typer.Option(2, "--pointcloud-stride", min=1, help="keep every Nth pixel in point clouds"),
     colormap: str = typer.Option("turbo", "--colormap", help="turbo, inferno or gray"),
     depth_range: Optional[str] = typer.Option(None, "--range", help="colour range MIN:MAX metres (default: auto)"),
@@ -144,7 +146,20 @@ def run(
     serve_fps: Optional[float] = typer.Option(
         None, "--serve-fps", min=1.0, max=60.0, help="live-view pictures per second (default 10)"),
 ) -> int:
-    """Stream a camera, stream or file through a depth model; show, save or both."""
+    """Stream a camera, stream or file through a depth model; show, save or both. Several
+    --camera / --source: every stream through one batched model, each with its own outputs."""
+    if bool(camera) == bool(source):  # both given, or neither
+        raise UserError("give exactly one of --camera N or --source S (either one repeated for several "
+                        "streams; a camera beside files: --source 0 --source clip.mp4)")
+    if len(camera or source) > 1:  # type: ignore[arg-type]
+        options = dict(locals())  # every parameter above, as given
+        from .run_streams import run_streams
+
+        return run_streams(**options)
+    camera, source = (camera or [None])[0], (source or [None])[0]
+    if intrinsics and len(intrinsics) > 1:
+        raise UserError(f"--intrinsics is given {len(intrinsics)} times for one stream; give it once")
+    intrinsics = intrinsics[0] if intrinsics else None  # type: ignore[assignment]
     from ..runtime.backends import load_backend
     from ..runtime.sources.base import quiet_opencv
     from ..runtime.metric_scale import MetricScale
@@ -157,8 +172,6 @@ def run(
     from .run_extras import RunExtras
 
     # everything the user typed, checked before the model or the source is opened
-    if (camera is None) == (source is None):
-        raise UserError("give exactly one of --camera N or --source S")
     spec = _camera_index(camera) if camera is not None else source
     colorizer = DepthColorizer(colormap, _parse_range(depth_range))
     intr = load_intrinsics(intrinsics) if intrinsics else (None, None)

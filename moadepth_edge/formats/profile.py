@@ -26,6 +26,7 @@ a profile one way (`override`):
     workspace_mb = 1024
     dla_core = 0                  # omit for GPU only
     batch = { min = 1, opt = 1, max = 4 }
+    streams = 4                   # instead of batch: N camera streams batched (batch 1:N:N)
     version_compatible = false
     hardware_compat = "none"      # none / ampere_plus / same_compute_capability
 """
@@ -103,8 +104,18 @@ class TensorRTSettings:
     workspace_mb: int | None = None
     dla_core: int | None = None
     batch: DimRange | None = None
+    streams: int | None = None  # read as batch = streams_batch(streams)
     version_compatible: bool | None = None
     hardware_compat: str | None = None
+
+
+def streams_batch(streams: int) -> DimRange:
+    """The batch range for `streams` camera streams batched into one call (`run` with several
+    sources): up to all of them, tuned for all of them (opt = max: every stream usually has a
+    frame ready), down to one (streams that stalled or ended)."""
+    if isinstance(streams, bool) or not isinstance(streams, int) or not 1 <= streams <= 64:
+        raise UserError(f"streams must be an integer from 1 to 64, got {streams!r}")
+    return DimRange(1, streams, streams)
 
 
 @dataclass(frozen=True)
@@ -216,10 +227,16 @@ def load_profile(name_or_path: str | Path) -> TargetProfile:
     if unknown:
         raise UserError(f"{where}: unknown keys or tables {unknown}")
     inp = _table(data, "input", _Input, where, ranges=("height", "width"))
+    trt = _table(data, "tensorrt", TensorRTSettings, where, ranges=("batch",))
+    if trt.get("streams") is not None:
+        if trt.get("batch") is not None:
+            raise UserError(f"{where} [tensorrt] sets both batch and streams; give one (streams = N means "
+                            "batch 1:N:N)")
+        trt["batch"] = streams_batch(trt["streams"])
     return TargetProfile(
         name=str(data.get("name", path.stem)), description=str(data.get("description", "")),
         export=ExportSettings(**_table(data, "export", ExportSettings, where)),
         height=inp.get("height"), width=inp.get("width"),
-        tensorrt=TensorRTSettings(**_table(data, "tensorrt", TensorRTSettings, where, ranges=("batch",))),
+        tensorrt=TensorRTSettings(**trt),
     )
 

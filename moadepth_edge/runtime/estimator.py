@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import UserError
 from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
@@ -52,7 +53,7 @@ class DepthEstimator:
 
     def stream(
         self,
-        source: str | int | Source,
+        source: str | int | Source | Sequence[str | int | Source],
         *,
         width: int | None = None,
         height: int | None = None,
@@ -60,12 +61,22 @@ class DepthEstimator:
         smooth: float = 0.0,
         max_frames: int | None = None,
         schedule: str | None = None,
+        names: Sequence[str] | None = None,
     ) -> Iterator[Result]:
         """Yield a Result (index, image, depth, latency_s, fps, capture timestamp, age_s) per
         frame of `source`, with capture and inference overlapped. A file yields every frame in
         order; a live source (camera, stream, PacedSource) the newest frame each time the model
         is free (`schedule="throughput"` reads ahead instead: more frames, older depth).
-        Breaking out of the loop closes the source."""
+        Breaking out of the loop closes the source.
+
+        A list of sources streams them all at once: the frames ready from every stream go
+        through one batched inference call, and each Result's `stream` names its stream
+        (`names`, else camN / the file stem / streamK; `max_frames` is per stream). A stream
+        that stalls does not hold up the others; one whose source fails ends, the others go
+        on, and the RunFailure is raised once they are done."""
+        if isinstance(source, (list, tuple)):
+            yield from self._streams(list(source), names, width, height, fps, smooth, max_frames)
+            return
         src = source if isinstance(source, Source) else open_source(source, width, height, fps)
         try:
             pipeline = Pipeline(self.backend, src, smooth=smooth, max_frames=max_frames, schedule=schedule,
@@ -74,6 +85,32 @@ class DepthEstimator:
             src.close()
             raise
         yield from pipeline.results()
+
+    def _streams(self, sources: list, names: Sequence[str] | None, width: int | None, height: int | None,
+                 fps: float | None, smooth: float, max_frames: int | None) -> Iterator[Result]:
+        from .stream_names import stream_names
+        from .streams import MultiPipeline, Stream
+
+        if not sources:
+            raise UserError("stream() needs at least one source")
+        names = list(names) if names is not None else stream_names(
+            [s.description if isinstance(s, Source) else s for s in sources])
+        if len(names) != len(sources) or len(set(names)) != len(names):
+            raise UserError(f"give one unique name per source, got {names} for {len(sources)} sources")
+        streams: list[Stream] = []
+        try:
+            for name, spec in zip(names, sources):
+                src = spec if isinstance(spec, Source) else open_source(spec, width, height, fps)
+                m = self.metric  # the estimator's camera for every stream, each its own scale state
+                streams.append(Stream(name, src, metric=MetricScale(m.cfg, m.intrinsics, m.size, m.origin)))
+            pipeline = MultiPipeline(self.backend, streams, smooth=smooth, max_frames=max_frames)
+        except BaseException:  # what was opened must not stay open
+            for s in streams:
+                s.source.close()
+            raise
+        yield from pipeline.results()
+        if pipeline.failure is not None:
+            raise pipeline.failure
 
     def close(self) -> None:
         self.backend.close()

@@ -22,6 +22,7 @@ class Result:
     canvas: np.ndarray | None = field(default=None, repr=False)  # frame | coloured depth
     name: str = ""  # the input image's stem; "" for video and camera frames
     meta: FrameMeta | None = None  # the frame's header: stamp, frame_id, camera (frame_meta.py)
+    stream: str = ""  # the stream's name in a multi-stream run (runtime/streams.py); "" otherwise
 
     @property
     def stem(self) -> str:

@@ -64,6 +64,12 @@ class Backend(ABC):
         """Input shape with None for dynamic dimensions."""
         return self.artifact.input_shape()
 
+    @property
+    def max_batch(self) -> int | None:
+        """The most frames one `infer` call takes: the input's fixed batch size, None when the
+        batch is dynamic without a limit (an engine's optimisation profile sets one)."""
+        return self.expected_shape()[0]
+
     def check_input(self, batch: np.ndarray) -> np.ndarray:
         """Validate dtype and shape against the model's contract; returns a contiguous array."""
         if self._closed:

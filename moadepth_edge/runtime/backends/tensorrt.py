@@ -106,6 +106,11 @@ class TensorRTBackend(Backend):
             log.warning(warning)
         return cls(path, header, _EngineRunner(trt, runtime, plan, header, path.name, cuda, cuda_graph))
 
+    @property
+    def max_batch(self) -> int | None:
+        """The batch maximum of the engine's optimisation profile (`build --batch`/`--streams`)."""
+        return int(self.runner.profile[2][0])
+
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         return self.runner.run(batch)
 
