@@ -126,3 +126,31 @@ def test_run_refuses_a_calibration_of_another_aspect_ratio(tiny_onnx, clip, tmp_
     assert main(["run", str(tiny_onnx), "--source", str(clip.video), "--headless",
                  "--intrinsics", str(tmp_path / "cam.json")]) == 2
     assert "another aspect ratio" in capsys.readouterr().err
+
+
+def test_several_streams_each_scale_by_their_own_intrinsics(tiny_onnx, clip, tmp_path, capsys):
+    import shutil
+
+    a, b = shutil.copy(clip.video, tmp_path / "front.mp4"), shutil.copy(clip.video, tmp_path / "rear.mp4")
+    h, w = clip.size
+    k1, k2 = _nyu_times(1.0, w, h), _nyu_times(0.6, w, h)
+    assert main(["run", str(tiny_onnx), "--source", str(a), "--source", str(b), "--headless", "--max-frames", "2",
+                 "--depth-format", "npy", "--save-depth", str(tmp_path / "out"),
+                 "--intrinsics", f"{k1.fx},{k1.fy},{k1.cx},{k1.cy}", "--intrinsics", f"{k2.fx},{k2.fy},{k2.cx},{k2.cy}"]) == 0
+    err = capsys.readouterr().err
+    assert "front: metric scale: depth x1.000" in err and "rear: metric scale: depth x0.600" in err
+    front, rear = (np.load(tmp_path / "out" / n / "000001.npy") for n in ("front", "rear"))
+    np.testing.assert_allclose(rear, 0.6 * front, rtol=1e-5)
+
+
+def test_the_estimators_camera_applies_to_every_stream(tiny_onnx, clip):
+    from moadepth_edge import DepthEstimator
+
+    h, w = clip.size
+    with DepthEstimator(tiny_onnx, threads=1) as est:
+        plain = {(r.stream, r.index): r.depth for r in est.stream([clip.video, clip.video], names=["a", "b"], max_frames=2)}
+    with DepthEstimator(tiny_onnx, threads=1, intrinsics=_nyu_times(1.6, w, h)) as est:
+        scaled = {(r.stream, r.index): r.depth for r in est.stream([clip.video, clip.video], names=["a", "b"], max_frames=2)}
+    assert set(scaled) == set(plain) == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
+    for key, depth in scaled.items():
+        np.testing.assert_allclose(depth, 1.6 * plain[key], rtol=1e-5)
