@@ -74,7 +74,7 @@ def train(
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT, patch embedding included (not the paper's setting)"),
     augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
     canonical_focal: bool = typer.Option(
-        False, "--canonical-focal", help="scale each label to the canonical camera (NYU's Kinect at the model "
+        False, "--canonical-focal/--no-canonical-focal", help="scale each label to the canonical camera (NYU's Kinect at the model "
         "input) by its sample's focal, so data from several cameras trains one model; inference scales back "
         "with the camera's intrinsics"),
     cache: bool = typer.Option(False, "--cache", help="keep decoded samples in memory"),
