@@ -94,8 +94,10 @@ def test_every_frame_of_each_file_stream_reaches_its_own_outputs_in_order(backen
 def test_batched_depth_is_each_frames_own_depth_on_its_own_stream(backend, clip, clip7):
     est = DepthEstimator.__new__(DepthEstimator)  # the estimator's single-frame path on this backend
     from moadepth_edge.formats.preprocess import Preprocessor
+    from moadepth_edge.runtime.metric_scale import MetricScale
 
     est.backend, est.preprocess = backend, Preprocessor(backend.artifact)
+    est.metric = MetricScale(backend.artifact.model_cfg)  # no intrinsics: the training camera's scale
     recorded = _Recorded(backend, first_call_s=0.2)
     results = list(MultiPipeline(recorded, _files(clip, clip7)).results())
     assert max(recorded.sizes) == 2  # frames of both streams did go through one call
