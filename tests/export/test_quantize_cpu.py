@@ -107,3 +107,33 @@ def test_unknown_activation_mode_refused_before_work(tmp_path):
     with pytest.raises(UserError, match="int8-activations must be one of symmetric, asymmetric, dynamic"):
         export_onnx("no-such-checkpoint", tmp_path / "m.onnx", precision="int8", calib="synthetic:2",
                     int8_activations="wide")
+
+
+def test_weights_stay_in_seven_bits(cpu_int8):
+    """AVX2 without VNNI sums u8 x s8 pairs in int16: 2 x 255 x 64 fits, 2 x 255 x 127 does not."""
+    path, _ = cpu_int8
+    proto = onnx.load(str(path))
+    weights = [onnx.numpy_helper.to_array(i) for i in proto.graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert weights and all(w.min() >= -64 and w.max() <= 64 for w in weights)
+
+
+def test_cpu_int8_profile_from_the_command_line(tiny_checkpoint, tmp_path, capsys):
+    from moadepth_edge.cli.main import main
+    from moadepth_edge.formats.artifact import read_artifact
+    from moadepth_edge.runtime.backends.onnxruntime import OnnxRuntimeBackend
+
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path), "--profile", "cpu-int8",
+                 "--calib", "synthetic:2"]) == 0
+    path = tmp_path / "tiny-int8.onnx"
+    artifact = read_artifact(path)
+    assert artifact.input_kind == "frame" and artifact.extra["int8"]["method"] == "dynamic"
+    assert artifact.extra["int8"]["cpu_graph"]["attention"] == 4
+    assert artifact.extra["int8"]["cpu_graph"]["patch_embedding"] == 1  # after the in-graph resize
+    backend = OnnxRuntimeBackend.load(path, providers="cpu")
+    frame = np.random.default_rng(5).integers(0, 256, (1, 120, 160, 3), dtype=np.uint8)
+    assert backend.infer(frame).shape == (1, 1, 120, 160)
+    capsys.readouterr()
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path), "--profile", "cpu-int8",
+                 "--calib", "synthetic:2", "--int8-activations", "wide"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "--int8-activations must be one of" in err and "\n" not in err
