@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._lazy import lazy_import
-from .cpu_graph import Graph, attrs, linear
+from .cpu_graph import Graph, attrs, linear, shapes, use_contrib_ops
 
 # ops between the projections and the products: layout, head split, shape arithmetic, scaling
 _GLUE = {"Transpose", "Reshape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Mul", "Div",
@@ -71,7 +71,7 @@ def _input_projection(g: Graph, starts: list[str]) -> Any | None:
     return found[0] if len(found) == 1 else None
 
 
-def _match(g: Graph, softmax: Any, shapes: dict[str, list[Any]]) -> _Block | None:
+def _match(g: Graph, softmax: Any, known: dict[str, list[Any]]) -> _Block | None:
     qk = g.producer.get(softmax.input[0])
     after = _data_users(g, softmax.output[0])
     if qk is None or qk.op_type != "MatMul" or len(after) != 1 or after[0].op_type != "MatMul":
@@ -81,7 +81,7 @@ def _match(g: Graph, softmax: Any, shapes: dict[str, list[Any]]) -> _Block | Non
         return None
     if attrs(softmax).get("axis", -1) not in (-1, 3):
         return None
-    scores = shapes.get(softmax.input[0], [])
+    scores = known.get(softmax.input[0], [])
     heads = scores[1] if len(scores) == 4 and isinstance(scores[1], int) else 0
     proj_in = _input_projection(g, [qk.input[0], qk.input[1], av.input[1]])
     # forward: heads merged back by Transpose/Reshape, then the output projection
@@ -119,17 +119,16 @@ def _match(g: Graph, softmax: Any, shapes: dict[str, list[Any]]) -> _Block | Non
                   batch_first=swap_in, softmax=softmax.output[0])
 
 
-def fuse_attention(proto: Any) -> int:
-    """Replace every matching attention block of `proto` (in place); returns how many."""
+def fuse_attention(proto: Any, known: dict[str, list[Any]] | None = None) -> int:
+    """Replace every matching attention block of `proto` (in place); returns how many.
+    `known`: tensor shapes (cpu_graph.shapes), inferred here when not given."""
     onnx = lazy_import("onnx")
-    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
-    shapes = {v.name: [d.dim_value if d.HasField("dim_value") else d.dim_param
-                       for d in v.type.tensor_type.shape.dim] for v in inferred.graph.value_info}
+    known = shapes(proto) if known is None else known
     original = proto.SerializeToString()
     skip: set[str] = set()
     for _ in range(2):  # a second pass leaves out blocks whose old nodes something else still reads
         g = Graph(proto)
-        blocks = [b for n in g.nodes if n.op_type == "Softmax" and (b := _match(g, n, shapes)) and b.softmax not in skip]
+        blocks = [b for n in g.nodes if n.op_type == "Softmax" and (b := _match(g, n, known)) and b.softmax not in skip]
         for i, block in enumerate(blocks):
             g.replace([g.producer[block.y]], _nodes(g, block, f"/attention.{i}"), at=g.producer[block.y])
             proto.graph.value_info.append(  # typed, so the quantizer reads a type past this node
@@ -142,8 +141,8 @@ def fuse_attention(proto: Any) -> int:
         proto.ParseFromString(original)
     else:
         return 0
-    if done and not any(o.domain == "com.microsoft" for o in proto.opset_import):
-        proto.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    if done:
+        use_contrib_ops(proto)
     return done
 
 

@@ -112,21 +112,28 @@ def gemm_to_matmul(proto: Any) -> int:
     return g.commit()
 
 
-def patchify_conv(proto: Any) -> int:
+def shapes(proto: Any) -> dict[str, list[int | str]]:
+    """Tensor shapes by ONNX shape inference (with data propagation): an int per static
+    dimension, the symbol's name (or "") otherwise."""
+    onnx = lazy_import("onnx")
+    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
+    return {v.name: [d.dim_value if d.HasField("dim_value") else d.dim_param for d in v.type.tensor_type.shape.dim]
+            for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+
+
+def patchify_conv(proto: Any, known: dict[str, list[int | str]] | None = None) -> int:
     """A 2-D Conv with a constant weight, stride == kernel, no padding, dilation 1, one group
     and a statically known input size divisible by the kernel -> Reshape, Transpose, Reshape,
-    MatMul (+ Add), Transpose, Reshape: the same [N, C_out, H/k, W/k] output. In place."""
-    onnx = lazy_import("onnx")
-    helper = onnx.helper
-    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True)
-    shapes = {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-              for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+    MatMul (+ Add), Transpose, Reshape: the same [N, C_out, H/k, W/k] output. In place.
+    `known`: tensor shapes (`shapes`), inferred here when not given."""
+    helper = lazy_import("onnx").helper
+    known = shapes(proto) if known is None else known
     g = Graph(proto)
     for node in [n for n in g.nodes if n.op_type == "Conv"]:
         w = g.array(node.input[1])
         a = attrs(node)
-        shape = shapes.get(node.input[0], [])
-        if w is None or w.ndim != 4 or len(shape) != 4 or None in shape[1:]:
+        shape = known.get(node.input[0], [])
+        if w is None or w.ndim != 4 or len(shape) != 4 or not all(isinstance(v, int) and v for v in shape[1:]):
             continue
         cout, cin, kh, kw = w.shape
         _, c, h, wd = shape
@@ -153,6 +160,12 @@ def patchify_conv(proto: Any) -> int:
                 helper.make_node("Reshape", [mm[5], const([0, cout, gh, gw], "shape4")], [node.output[0]], f"{p}/Reshape4")]
         g.replace([node], new, at=node)
     return g.commit()
+
+
+def use_contrib_ops(proto: Any) -> None:
+    """Import ONNX Runtime's com.microsoft operator set into `proto` (once)."""
+    if not any(o.domain == "com.microsoft" for o in proto.opset_import):
+        proto.opset_import.append(lazy_import("onnx").helper.make_opsetid("com.microsoft", 1))
 
 
 def prune(proto: Any) -> None:

@@ -37,10 +37,11 @@ from .quantize import int8_node_names, quiet
 
 def rewrite_for_cpu(proto: Any) -> dict[str, int]:
     """Apply the CPU graph rewrites to `proto` in place; how many of each were made."""
+    known = cpu_graph.shapes(proto)  # once, before any com.microsoft node (ONNX cannot infer past one)
     return {
-        "attention": fuse_attention(proto),
+        "attention": fuse_attention(proto, known),
         "gemm": cpu_graph.gemm_to_matmul(proto),
-        "patch_embedding": cpu_graph.patchify_conv(proto),
+        "patch_embedding": cpu_graph.patchify_conv(proto, known),
     }
 
 
