@@ -81,8 +81,8 @@ def test_a_rewrite_that_changes_the_function_is_dropped(tiny_onnx, tmp_path, mon
     heads) fails the float check, and the original graph is quantized instead."""
     real = quantize_cpu.fuse_attention
 
-    def wrong_heads(proto):
-        done = real(proto)
+    def wrong_heads(proto, known=None):
+        done = real(proto, known)
         for n in proto.graph.node:
             if n.op_type == "MultiHeadAttention":
                 n.attribute[0].i = 1
