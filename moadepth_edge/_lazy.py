@@ -17,6 +17,7 @@ _HINTS = {
     "pycuda": "trt",
     "h5py": "train",
     "matplotlib": "plots",
+    "rosbags": "ros",
 }
 
 

@@ -2,7 +2,9 @@
 
 export (ONNX, fused) -> a synthetic camera walk the model never saw -> `run`'s pipeline on ONNX
 Runtime (CPU) -> side-by-side video, depth PNGs, a frame for the README, and a summary of
-accuracy against the clip's exact depth and of speed.
+accuracy against the clip's exact depth and of speed. Every file is written checked and
+atomically; a signal while streaming finishes the frame, finalises the outputs and still
+writes the summary of the frames so far.
 """
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from . import signals
 from .errors import UserError
-from .runtime.sinks import DepthSink, Result, Sink, VideoSink
+from .outputs import output_dir, write_text, write_with
+from .runtime.result import Result
+from .runtime.sinks import DepthSink, Sink, VideoSink
 from .runtime.viz import DepthColorizer
 
 # made by `make demo-model` (see the Makefile): training on synthetic scenes, seeds 0..N
@@ -35,11 +40,12 @@ class DemoSummary:
     backend: str
     onnx: str
     video: str
+    stop_reason: str = "end of input"
 
 
 class AccuracySink(Sink):
     """Scores each frame's depth against the clip's exact depth (standard metrics, no crop) and
-    keeps one chosen frame for the picture."""
+    keeps one chosen frame for the picture (the last one seen, when the run stops before it)."""
 
     def __init__(self, truth: Callable[[int], np.ndarray], keep_index: int) -> None:
         from .train.metrics import MetricAverager, get_protocol
@@ -54,7 +60,7 @@ class AccuracySink(Sink):
         from .train.metrics import evaluate_depth
 
         self.avg.update(evaluate_depth(result.depth, self.truth(result.index), self.protocol))
-        if result.index == self.keep_index:
+        if self.kept is None or self.kept.index != self.keep_index:
             self.kept = result
 
 
@@ -70,7 +76,7 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     ckpt = Path(checkpoint) if checkpoint else DEMO_CHECKPOINT
     if not (ckpt / "config.json").is_file():
         raise UserError(f"demo checkpoint not found at {ckpt}; make it with `make demo-model`")
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out, "--out")
     onnx_path = out / "model-fp32.onnx"
     say(f"1/3 exporting {ckpt} -> {onnx_path} (adapters fused, parity-checked against PyTorch)")
     export_onnx(ckpt, onnx_path)
@@ -82,24 +88,28 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     with load_backend(onnx_path, "onnxruntime") as backend:
         pipeline = Pipeline(backend, open_source(str(clip.video)),
                             [VideoSink(video, fps=clip.fps), DepthSink(out / "depth"), accuracy])
-        stats = pipeline.run()
+        with signals.deferred():  # a signal ends the stream after its frame; the summary follows
+            stats = pipeline.run()
         h, w = backend.artifact.preprocess.size
     colorize = DepthColorizer(depth_range=(0.5, 8.0), legend=False)
-    _save_frame(accuracy.kept, clip.read_depth(frames // 2), colorize, out / "frame.png")
-    metrics = accuracy.avg.result()
+    if accuracy.kept is not None:
+        _save_frame(accuracy.kept, clip.read_depth(accuracy.kept.index), colorize, out / "frame.png")
+    if accuracy.avg.count:
+        metrics = accuracy.avg.result()
+    else:  # stopped by a signal before the first frame
+        metrics = dict.fromkeys(("delta1", "abs_rel", "rmse"), float("nan"))
     summary = DemoSummary(
         frames=stats.frames, delta1=metrics["delta1"], abs_rel=metrics["abs_rel"],
         rmse=metrics["rmse"], pipeline_fps=stats.fps,
         latency_p50_ms=stats.latency.summary_ms()["p50"],
         model_input=f"{w}x{h}", backend="onnxruntime (CPU)", onnx=str(onnx_path), video=str(video),
+        stop_reason=stats.stop_reason,
     )
-    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    write_text(out / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
     return summary
 
 
-def _save_frame(result: Result | None, truth: np.ndarray, colorize, path: Path) -> None:
+def _save_frame(result: Result, truth: np.ndarray, colorize, path: Path) -> None:
     """frame | predicted depth | true depth, on one colour scale, for the README."""
-    if result is None:
-        return
     row = np.concatenate([result.image, colorize(result.depth), colorize(truth)], axis=1)
-    cv2.imwrite(str(path), row)
+    write_with(path, lambda tmp: cv2.imwrite(str(tmp), row))

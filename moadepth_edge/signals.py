@@ -19,6 +19,7 @@ SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), get
 
 _received: int | None = None
 _deferring = 0
+_installed = 0  # nesting depth of handle_signals(): only the outermost resets the flag
 
 
 class Stopped(KeyboardInterrupt):
@@ -62,17 +63,23 @@ def _handle(signum: int, frame: object) -> None:
 @contextmanager
 def handle_signals() -> Iterator[None]:
     """Install the handlers for the duration (main thread only; elsewhere a no-op)."""
-    global _received
+    global _received, _installed
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _received = None
+    outermost = _installed == 0
+    if outermost:
+        _received = None
     previous = {s: signal.signal(s, _handle) for s in SIGNALS}
+    _installed += 1
     try:
         yield
     finally:
+        _installed -= 1
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if outermost:
+            _received = None  # a later command in the same process starts afresh
 
 
 @contextmanager

@@ -31,19 +31,86 @@ def _few_threads():
     yield
 
 
+# -- the one tiny model of the test suite, and what the package's own code makes of it --------
+
 @pytest.fixture(scope="session")
-def tiny_artifacts(tmp_path_factory) -> dict[str, Path]:
-    """moadepth-tiny with random weights (seed 0): {"checkpoint": folder, "onnx": its fused
-    FP32 export}, made once per session by the package's own code."""
+def tiny_model():
+    """moadepth-tiny with random weights (seed 0) and non-zero biases everywhere, so every fold
+    of the exporter matters; eval mode. Shared by the session: restore anything you change."""
     torch = pytest.importorskip("torch")
+    pytest.importorskip("open_clip")
     from moadepth_edge.config import get_preset
-    from moadepth_edge.export.onnx import export_onnx
     from moadepth_edge.model import build_model
-    from moadepth_edge.model.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("tiny_artifacts")
-    ckpt = save_checkpoint(build_model(get_preset("moadepth-tiny")).eval(), root / "ckpt")
-    export_onnx(ckpt, root / "tiny.onnx")
-    return {"checkpoint": ckpt, "onnx": root / "tiny.onnx"}
+    model = build_model(get_preset("moadepth-tiny"), pretrained=False)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0.0, 0.2)
+    return model.eval()
 
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model saved as a checkpoint folder."""
+    from moadepth_edge.model.checkpoint import save_checkpoint
+
+    return save_checkpoint(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_checkpoint, tmp_path_factory) -> Path:
+    """Its fused FP32 ONNX export (float RGB NCHW input, input_kind "image")."""
+    from moadepth_edge.export.onnx import export_onnx
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_fp32.onnx"
+    export_onnx(tiny_checkpoint, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_frame_onnx(tiny_checkpoint, tmp_path_factory) -> Path:
+    """The same model exported with the preprocessing in the graph (uint8 BGR frames in)."""
+    from moadepth_edge.export.onnx import export_onnx
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_frame.onnx"
+    export_onnx(tiny_checkpoint, path, embed_preprocess=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_int8_onnx(tiny_checkpoint, tmp_path_factory) -> Path:
+    """The same model as INT8 Q/DQ, calibrated on two synthetic frames."""
+    from moadepth_edge.export.onnx import export_onnx
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_int8.onnx"
+    export_onnx(tiny_checkpoint, path, precision="int8", calib="synthetic:2", calib_batch_size=2)
+    return path
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """`small_disk(kib)` -> a folder on a file system of `kib` KiB (a tmpfs), unmounted after
+    the test: a real full disk. Skips where mounting is not permitted (not root)."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def make(kib: int) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        try:
+            proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(folder)],
+                                  capture_output=True, text=True)
+            why = proc.stderr.strip() or proc.returncode
+        except OSError as exc:
+            proc, why = None, exc
+        if proc is None or proc.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {why}")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)

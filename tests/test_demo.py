@@ -65,3 +65,45 @@ def test_demo_cli_and_missing_checkpoint(tmp_path, capsys):
     assert "delta1" in capsys.readouterr().out
     assert main(["demo", "--out", str(tmp_path / "o2"), "--checkpoint", str(tmp_path / "none")]) == 2
     assert "demo checkpoint not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where, message", [("/proc/moadepth-demo", "cannot create folder /proc/moadepth-demo"),
+                                            ("{file}", "is a file, expected a folder"),
+                                            ("{file}/sub", "is a file, not a folder")])
+def test_an_unwritable_out_is_one_line_before_any_work(tmp_path, capsys, where, message):
+    (tmp_path / "file").write_text("x")
+    assert main(["demo", "--out", where.format(file=tmp_path / "file"), "--frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and message in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.slow
+def test_sigterm_while_streaming_finalises_the_outputs_and_reports(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    out = tmp_path / "demo"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "moadepth_edge", "demo", "--out", str(out),
+                             "--frames", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.startswith("3/3"):
+            break
+    deadline = time.monotonic() + 60
+    while not list((out / "depth").glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "error:" not in stderr and "Traceback" not in stdout + stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stop_reason"] == "stopped by SIGTERM" and 0 < summary["frames"] < 60
+    assert f"stopped by SIGTERM after {summary['frames']} frames" in stdout
+    assert _frames(out / "run.mp4") == summary["frames"]  # finalised: it plays, every frame
+    assert len(list((out / "depth").glob("*.png"))) == summary["frames"]
+    assert cv2.imread(str(out / "frame.png")) is not None

@@ -1,10 +1,11 @@
-"""A report as Markdown: system, model-only latency, pipeline, accuracy, failures, plots.
+"""A report as Markdown: system, model-only latency, pipeline, live latency, accuracy, failures, plots.
 
 Numbers are printed exactly as the JSON stores them (`str(float)`, no re-rounding), so every
 value in the tables can be traced to, and is checked against, the report file.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .pipeline import STAGES
@@ -13,6 +14,18 @@ from .schema import ConfigResult, Report
 NONE = "-"
 # metrics shown first, in this order, when present (the rest follow alphabetically)
 METRIC_ORDER = ("delta1", "delta2", "delta3", "abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog")
+
+
+LIVE_TEXT = (
+    "Per processed frame of a live source (a video replayed as a camera at its frame rate, newest "
+    "frame kept, stamped with each frame's due time; or a real camera or stream): latency from the "
+    "capture timestamp to depth at the frame's size, and the frame's age when inference took it. "
+    "Schedule `latency`: inference takes the newest frame when it becomes free (what `run` does on "
+    "live sources); `throughput`: frames are read and preprocessed ahead into a one-frame queue "
+    "(what live sources got before). Model-only: `backend.infer` on the same frames, timed between "
+    "the rounds. Dropped: frames delivered in the measured span that were never processed. Stage "
+    "columns: mean ms per frame (capture: waiting for the source's next frame). Replay lag: how "
+    "late the replay delivered its frames. Load avg: the 1-minute load at the start / end.")
 
 
 def fmt(value: Any) -> str:
@@ -62,6 +75,35 @@ def pipeline_table(configs: Sequence[ConfigResult]) -> str:
         rows.append([c.id, p.source, p.frames, p.fps, *(p.stage_ms.get(s) for s in STAGES),
                      p.frame_p50_ms, p.frame_p99_ms, c.speedup_pipeline])
     return md_table(headers, rows)
+
+
+def live_rows(configs: Sequence[ConfigResult], short: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Headers and one row per config x schedule of the live latency table (`short`: the
+    README's columns)."""
+    if short:
+        headers = ["model", "precision", "source", "schedule", "model-only p50 ms", "latency p50 ms",
+                   "p95 ms", "p99 ms", "x model-only (p50)", "frame age p50 ms", "FPS", "dropped"]
+    else:
+        headers = ["config", "source", "frame", "schedule", "frames", "dropped", "FPS", "model-only p50 ms",
+                   "latency p50 ms", "latency p95 ms", "latency p99 ms", "latency max ms",
+                   "x model-only (p50)", "age p50 ms", "age p95 ms", *(f"{s} ms" for s in STAGES),
+                   "replay lag p99 ms", "load avg"]
+    rows = []
+    for c in configs:
+        live = c.live
+        assert live is not None
+        for run in live.runs:
+            lat, age = run.latency, run.age
+            if short:
+                rows.append([Path(c.model).name, c.precision, live.source, run.schedule, live.model_ms.p50,
+                             lat.p50, lat.p95, lat.p99, run.ratio_p50, age.p50, run.fps, run.dropped])
+                continue
+            rows.append([c.id, live.source, "x".join(map(str, live.frame_size)), run.schedule, run.frames,
+                         run.dropped, run.fps, live.model_ms.p50, lat.p50, lat.p95, lat.p99, lat.max,
+                         run.ratio_p50, age.p50, age.p95, *(run.stage_ms.get(s) for s in STAGES),
+                         live.replay_lag_ms.p99 if live.replay_lag_ms else None,
+                         " / ".join(map(str, live.load_avg_1m))])
+    return headers, rows
 
 
 def metric_names(configs: Sequence[ConfigResult]) -> list[str]:
@@ -126,6 +168,9 @@ def render_markdown(report: Report, plots: Sequence[str] = ()) -> str:
                   "Stage columns: mean ms per frame. Latency: from a frame captured to its depth at "
                   "frame size (our pipeline overlaps stages on threads, so FPS can exceed "
                   "1000 / sum of stages).", "", pipeline_table(piped), ""]
+    live = [c for c in ok if c.live is not None]
+    if live:
+        parts += ["## Live latency (glass to depth)", "", LIVE_TEXT, "", md_table(*live_rows(live)), ""]
     scored = [c for c in ok if c.accuracy is not None or c.agreement is not None]
     if scored:
         parts += ["## Accuracy", "", accuracy_table(scored), ""]

@@ -35,6 +35,19 @@ class LatencyStats:
 
 
 @dataclass(frozen=True)
+class TailStats:
+    """A per-frame quantity of a live run (latency, frame age), in ms: the tail a robot feels."""
+
+    n: int
+    mean: float
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    samples_ms: list[float]
+
+
+@dataclass(frozen=True)
 class Budget:
     """How long to measure: `warmup` untimed calls, then `iters` calls or `seconds` of calls.
 
@@ -112,6 +125,17 @@ def summarize(samples_ms: list[float]) -> LatencyStats:
         p50=r(p50), p90=r(p90), p99=r(p99), min=r(a.min()), max=r(a.max()),
         samples_ms=[r(x) for x in a],
     )
+
+
+def summarize_tail(samples_ms: list[float]) -> TailStats:
+    """Mean, p50, p95, p99 (linear interpolation) and max of per-frame values in ms."""
+    if not samples_ms:
+        raise ValueError("no samples to summarize")
+    a = np.asarray(samples_ms, dtype=np.float64)
+    p50, p95, p99 = np.percentile(a, [50, 95, 99])
+    r = lambda x: round(float(x), MS_DECIMALS)  # noqa: E731
+    return TailStats(n=int(a.size), mean=r(a.mean()), p50=r(p50), p95=r(p95), p99=r(p99), max=r(a.max()),
+                     samples_ms=[r(x) for x in a])
 
 
 def throughput(batch: int, mean_ms: float) -> float:

@@ -84,19 +84,19 @@ def measure_overlap(
     if not images:
         raise UserError(f"{video} has no readable frames")
     frames = len(images)
-    with load_backend(model, backend, **backend_opts) as engine:
-        pre = Preprocessor(engine.artifact)
+    with load_backend(model, backend, **backend_opts) as runner:
+        pre = Preprocessor(runner.artifact)
         batches = [pre(img) for img in images]
         del images
         model_fps, pipe_fps, save_fps = [], [], []
         stats = None
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(repeats):
-                model_fps.append(model_only_fps(engine, batches))
-                stats = pipeline_run(engine, video, frames)
+                model_fps.append(model_only_fps(runner, batches))
+                stats = pipeline_run(runner, video, frames)
                 pipe_fps.append(stats.fps)
-                save_fps.append(pipeline_run(engine, video, frames, Path(tmp) / "out.mp4").fps)
-        return OverlapResult(engine.name, frames, statistics.median(model_fps),
+                save_fps.append(pipeline_run(runner, video, frames, Path(tmp) / "out.mp4").fps)
+        return OverlapResult(runner.name, frames, statistics.median(model_fps),
                              statistics.median(pipe_fps), statistics.median(save_fps), stats)
 
 

@@ -1,5 +1,5 @@
-"""PNG plots of a report: latency distribution per configuration, speed vs accuracy, and
-throughput vs batch size. matplotlib is imported lazily (Agg, no display needed).
+"""PNG plots of a report: latency distribution per configuration, speed vs accuracy,
+throughput vs batch size, and live glass-to-depth latency over time. matplotlib is imported lazily (Agg, no display needed).
 
 Each figure has a fixed pixel size (SIZE at DPI) and its title is also written into the PNG's
 `Title` text chunk, so a reader (or a test) can tell what an image shows without opening it.
@@ -20,6 +20,7 @@ TITLES = {
     "latency": "Model-only latency per configuration (ms per call)",
     "speed_accuracy": "Speed vs accuracy (batch 1)",
     "fps_batch": "Throughput vs batch size (images/s)",
+    "live_latency": "Live glass-to-depth latency over time (ms per frame)",
 }
 
 
@@ -97,6 +98,29 @@ def plot_fps_batch(configs: list[ConfigResult], path: Path) -> Path:
     return _save(fig, path, TITLES["fps_batch"])
 
 
+def plot_live_latency(configs: list[ConfigResult], path: Path) -> Path:
+    """Per-frame latency against capture time, a colour per configuration and a marker per
+    schedule; dashed: the configuration's model-only p50."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=SIZE, layout="constrained")
+    markers = {"latency": ".", "throughput": "x"}
+    for i, c in enumerate(configs):
+        live, color = c.live, f"C{i % 10}"
+        assert live is not None
+        name = f"{Path(c.model).name} {c.backend}"
+        for run in live.runs:
+            ax.plot(run.capture_s, run.latency.samples_ms, markers.get(run.schedule, "+"), markersize=3,
+                    color=color, label=f"{name} {run.schedule} (p50 {run.latency.p50:.0f} ms)")
+        ax.axhline(live.model_ms.p50, linestyle="--", linewidth=1, color=color,
+                   label=f"{name} model only (p50 {live.model_ms.p50:.0f} ms)")
+    ax.set_xlabel("capture time, s since the live measurement began (schedules alternate in rounds)")
+    ax.set_ylabel("capture to depth, ms")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _save(fig, path, TITLES["live_latency"])
+
+
 def write_plots(report: Report, folder: str | Path) -> list[Path]:
     """The plots the report has data for, as PNGs in `folder`; returns their paths."""
     folder = Path(folder)
@@ -109,4 +133,7 @@ def write_plots(report: Report, folder: str | Path) -> list[Path]:
     scored = [c for c in timed if c.batch == 1 and _quality(c) is not None]
     if scored:
         out.append(plot_speed_accuracy(scored, folder / "speed_accuracy.png"))
+    live = [c for c in report.ok() if c.live is not None]
+    if live:
+        out.append(plot_live_latency(live, folder / "live_latency.png"))
     return out

@@ -1,7 +1,8 @@
-"""Regenerate a README's performance table from a report JSON (never typed by hand).
+"""Regenerate a README's performance tables from a report JSON (never typed by hand).
 
-The table replaces whatever lies between the `<!-- bench:start -->` and `<!-- bench:end -->`
-markers of a Markdown file; everything else in the file is left byte for byte.
+A table replaces whatever lies between its markers of a Markdown file (`<!-- bench:start -->`
+... `<!-- bench:end -->` for the performance table, `<!-- bench-live:start -->` ...
+`<!-- bench-live:end -->` for the live latency table); everything else is left byte for byte.
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs import write_text
-from .markdown import md_table, resolution
+from .markdown import live_rows, md_table, resolution
 from .schema import Report
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+LIVE_MARKERS = ("<!-- bench-live:start -->", "<!-- bench-live:end -->")
 
 
 def performance_table(report: Report, source: str) -> str:
@@ -35,14 +37,29 @@ def performance_table(report: Report, source: str) -> str:
     return f"{head}\n\n{md_table(headers, rows)}"
 
 
-def update_readme(markdown_path: str | Path, table: str) -> Path:
-    """Replace the text between the bench markers of `markdown_path` with `table`."""
+def live_table(report: Report, source: str) -> str:
+    """Glass-to-depth latency per model and schedule beside model-only latency, plus provenance."""
+    live = [c for c in report.ok() if c.live is not None]
+    if not live:
+        raise UserError(f"{source} has no live latency results (run bench with --live-video or --live)")
+    sysinfo = report.system
+    device = (sysinfo.get("gpu") or {}).get("name") or sysinfo.get("cpu")
+    headers, rows = live_rows(live, short=True)
+    head = (f"Measured on {device} ({sysinfo.get('cpu_cores_logical')} CPU threads, load average "
+            f"{sysinfo.get('load_avg_1m')} at the start) at {report.created_utc} with `{report.command}`; "
+            f"raw numbers: `{source}`.")
+    return f"{head}\n\n{md_table(headers, rows)}"
+
+
+def update_readme(markdown_path: str | Path, table: str, markers: tuple[str, str] = (START, END)) -> Path:
+    """Replace the text between `markers` (default: the bench markers) of `markdown_path`."""
     path = Path(markdown_path)
     if not path.is_file():
         raise UserError(f"markdown file not found: {path}")
     text = path.read_text()
-    start, end = text.find(START), text.find(END)
+    begin_mark, end_mark = markers
+    start, end = text.find(begin_mark), text.find(end_mark)
     if start < 0 or end < 0 or end < start:
-        raise UserError(f"{path} has no '{START}' ... '{END}' markers to put the table between")
-    new = text[: start + len(START)] + "\n" + table + "\n" + text[end:]
+        raise UserError(f"{path} has no '{begin_mark}' ... '{end_mark}' markers to put the table between")
+    new = text[: start + len(begin_mark)] + "\n" + table + "\n" + text[end:]
     return write_text(path, new)

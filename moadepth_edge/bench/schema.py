@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ..errors import UserError
 from ..outputs import write_text
-from .measure import LatencyStats
+from .measure import LatencyStats, TailStats
 
 SCHEMA_VERSION = 1
 
@@ -48,6 +48,40 @@ class PipelineResult:
     stage_ms: dict[str, float]
     frame_p50_ms: float
     frame_p99_ms: float
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """One pipeline schedule on the live source, its rounds pooled. Per processed frame, in
+    capture order: glass-to-depth latency (capture timestamp to depth at the frame's size),
+    the frame's age when inference took it, and its capture time in seconds since the live
+    measurement began (the x axis of the latency-over-time plot)."""
+
+    schedule: str  # "latency" (latency-first, the live default) | "throughput" (read-ahead)
+    frames: int
+    dropped: int  # frames the source delivered in the measured spans that were never processed
+    fps: float
+    latency: TailStats
+    age: TailStats
+    stage_ms: dict[str, float]  # mean ms per frame of each pipeline stage
+    capture_s: list[float]
+    ratio_p50: float  # latency p50 / model-only p50 (LiveResult.model_ms)
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """Glass-to-depth latency on a live source: a video replayed as a camera at `paced_fps`
+    (newest frame kept), or a real camera or stream (`paced_fps` None)."""
+
+    source: str
+    paced_fps: float | None
+    frame_size: list[int]  # [height, width]
+    seconds: float  # asked for per schedule, in rounds of seconds / the rounds asked for
+    rounds: int  # rounds run (fewer than asked when a signal stopped the run)
+    model_ms: TailStats  # model-only ms per call on this source's frames, timed between rounds
+    replay_lag_ms: TailStats | None  # delivered minus due time of the paced replay's frames
+    load_avg_1m: list[float]  # the machine's 1-minute load average at the start and the end
+    runs: list[LiveRun]
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,7 @@ class ConfigResult:
     throughput_ips: float | None = None  # images per second at this batch size
     memory: MemoryResult | None = None
     pipeline: PipelineResult | None = None
+    live: LiveResult | None = None
     accuracy: AccuracyResult | None = None
     agreement: AgreementResult | None = None
     speedup_model: float | None = None  # baseline p50 latency / this p50 latency
@@ -157,6 +192,14 @@ def _check_config(c: ConfigResult) -> None:
                           f"(min {lat.min}, p50 {lat.p50}, p90 {lat.p90}, p99 {lat.p99}, max {lat.max})")
     if lat is not None and lat.n != len(lat.samples_ms):
         raise ReportError(f"{where}: latency.n is {lat.n} but {len(lat.samples_ms)} samples are stored")
+    for run in c.live.runs if c.live else []:
+        for name, tail in (("latency", run.latency), ("age", run.age)):
+            if not tail.p50 <= tail.p95 <= tail.p99 <= tail.max or tail.n != len(tail.samples_ms):
+                raise ReportError(f"{where}: live {run.schedule} {name} percentiles out of order or "
+                                  f"n ({tail.n}) unlike the {len(tail.samples_ms)} samples stored")
+        if len(run.capture_s) != run.latency.n:
+            raise ReportError(f"{where}: live {run.schedule} has {len(run.capture_s)} capture times "
+                              f"for {run.latency.n} latencies")
 
 
 def _build(tp: Any, value: Any, path: str) -> Any:

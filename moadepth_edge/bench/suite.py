@@ -16,11 +16,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import signals
-from ..errors import UserError
+from ..errors import RunFailure, UserError
 from ..runtime.backends import select_backend
 from ..runtime.backends.base import Backend
 from ..train.metrics import Protocol, get_protocol
 from . import accuracy as acc
+from .live import LiveSpec, bench_live
 from .measure import Budget, summarize, throughput, time_calls
 from .memory import GpuProbe, PeakSampler, file_size_mb, open_gpu_probe
 from .schema import ConfigResult, MemoryResult, Report
@@ -50,6 +51,7 @@ class BenchPlan:
     baseline: str | None = None
     checkpoint: Path | None = None
     threads: int | None = None
+    live: LiveSpec | None = None  # glass-to-depth latency on a live source
 
 
 class Progress:
@@ -158,7 +160,7 @@ class Suite:
                         if first:
                             result = self._extras(result, backend)
                             first = False
-                    except UserError as exc:
+                    except (UserError, RunFailure) as exc:  # RunFailure: a live source died
                         yield self._failed(base, str(exc))
                         continue
                     yield result
@@ -172,6 +174,9 @@ class Suite:
             self.progress.start(f"{result.id} (pipeline)", self._steps())
             result = replace(result, pipeline=bench_pipeline(backend, plan.video, plan.budget,
                                                              on_frame=self.progress.advance))
+        if plan.live is not None and not signals.requested():
+            self.progress.start(f"{result.id} (live)", None)
+            result = replace(result, live=bench_live(backend, plan.live, on_frame=self.progress.advance))
         return self._scores(result, lambda samples: acc.predict_all(backend, samples, self.progress.advance))
 
     def _scores(self, result: ConfigResult, predict: Callable[[list[Any]], list[np.ndarray]]) -> ConfigResult:
@@ -248,6 +253,8 @@ class Suite:
             from ..runtime.sources import open_source
 
             open_source(str(plan.video)).close()
+        if plan.live is not None:
+            plan.live.open().close()
         get_protocol(plan.protocol)
         self._samples()
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from ..errors import UserError
+from ..runtime.redact import redact
 
 if TYPE_CHECKING:
     from ..bench.schema import Report
@@ -17,14 +18,17 @@ if TYPE_CHECKING:
 HELP = """Benchmark MODEL files over backends x precisions x batch sizes x resolutions.
 
 Per configuration: model-only latency (mean, std, p50/p90/p99, min, max) and throughput,
-host/GPU memory, and - once per model and backend - pipeline FPS on --video, accuracy on
---data and agreement with --reference. A configuration that cannot run (unknown backend, a
-precision the file lacks, no GPU) is reported with its error; the others still run.
+host/GPU memory, and - once per model and backend - pipeline FPS on --video, glass-to-depth
+latency on a live source (--live-video replayed as a camera, or --live), accuracy on --data and
+agreement with --reference. A configuration that cannot run (unknown backend, a precision the
+file lacks, no GPU) is reported with its error; the others still run.
 
   moadepth-edge bench fp32.onnx int8.onnx --batch 1,4 --video clip.mp4 --data synthetic:16 \\
       --reference fp32.onnx --baseline torch-eager --checkpoint ckpt/ --out benchmarks/mydevice
+  moadepth-edge bench fp32.onnx --live-video clip.mp4 --live-fps 30 --out benchmarks/mydevice/live
   moadepth-edge bench --compare A/report.json B/report.json
   moadepth-edge bench --readme-table benchmarks/mydevice/report.json README.md
+  moadepth-edge bench --readme-live-table benchmarks/mydevice/live/report.json README.md
 """
 
 
@@ -76,11 +80,21 @@ def register(app: typer.Typer) -> None:
         baseline: Optional[str] = typer.Option(
             None, help="torch-eager[:DEVICE]: time the checkpoint in PyTorch too."),
         checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint folder for --baseline."),
+        live_video: Optional[Path] = typer.Option(
+            None, help="Replay this video as a live camera (paced at --live-fps, newest frame kept) and "
+                       "measure glass-to-depth latency, frame age at inference and drops."),
+        live: Optional[str] = typer.Option(
+            None, help="The same on a real live source: camera index, csi://N, stream URL or GStreamer pipeline."),
+        live_fps: Optional[float] = typer.Option(None, help="Frame rate of the --live-video replay (default 30)."),
+        live_seconds: Optional[float] = typer.Option(
+            None, help="Seconds of live streaming per schedule (default 20)."),
         threads: Optional[int] = typer.Option(None, help="CPU threads for ONNX Runtime and torch."),
         out: Optional[Path] = typer.Option(None, help="Output folder (default benchmarks/<device>)."),
         compare: Optional[tuple[Path, Path]] = typer.Option(None, help="Print B/A ratios of two reports."),
         readme_table: Optional[tuple[Path, Path]] = typer.Option(
             None, help="REPORT MARKDOWN: regenerate the table between the bench markers."),
+        readme_live_table: Optional[tuple[Path, Path]] = typer.Option(
+            None, help="REPORT MARKDOWN: regenerate the live latency table between the bench-live markers."),
         overlap: Optional[int] = typer.Option(
             None, help="REPEATS: does the pipeline keep up with the model? Model-only vs pipeline "
                        "FPS (and with --save) on --video's first --iters frames, alternated."),
@@ -89,8 +103,11 @@ def register(app: typer.Typer) -> None:
             return _compare(*compare)
         if readme_table:
             return _readme(*readme_table)
+        if readme_live_table:
+            return _readme(*readme_live_table, live=True)
         if not models:
             raise UserError("give one or more model files (or --compare / --readme-table)")
+        from ..bench.live import LiveSpec
         from ..bench.measure import Budget
         from ..bench.suite import BenchPlan
 
@@ -101,9 +118,15 @@ def register(app: typer.Typer) -> None:
             p_batches, p_res, p_prec = load_profile(profile).bench_view()
             batches, resolutions = batches or p_batches, resolutions or p_res
             precisions = precisions or p_prec
-        for path in [*models, video, reference, checkpoint]:
+        for path in [*models, video, reference, checkpoint, live_video]:
             if path is not None and not path.exists():
                 raise UserError(f"not found: {path}")
+        live_spec = None
+        if live_video is not None or live is not None:
+            live_spec = LiveSpec(video=live_video, source=live, fps=30.0 if live_fps is None else live_fps,
+                                 seconds=20.0 if live_seconds is None else live_seconds)
+        elif live_fps is not None or live_seconds is not None:
+            raise UserError("--live-fps and --live-seconds go with --live-video FILE or --live SOURCE")
         if overlap is not None:
             return _overlap(models, video, overlap, iters or 200, threads, out)
         if threads is not None and threads < 1:
@@ -114,7 +137,7 @@ def register(app: typer.Typer) -> None:
             budget=Budget(warmup=warmup, iters=100 if iters is None and seconds is None else iters,
                           seconds=seconds),
             video=video, data=data, protocol=protocol, reference=reference, baseline=baseline,
-            checkpoint=checkpoint, threads=threads,
+            checkpoint=checkpoint, threads=threads, live=live_spec,
         )
         return _bench(plan, out)
 
@@ -176,6 +199,11 @@ def command_line(plan: BenchPlan, out: Path) -> str:
             args += [flag, str(value)]
     if plan.data is not None and plan.protocol != "standard":
         args += ["--protocol", plan.protocol]
+    live = plan.live
+    if live is not None:
+        args += ["--live-video", str(live.video)] if live.video is not None else ["--live", redact(str(live.source))]
+        args += ["--live-fps", f"{live.fps:g}"] if live.video is not None else []
+        args += ["--live-seconds", f"{live.seconds:g}"]
     return " ".join(shlex.quote(a) for a in [*args, "--out", str(out)])
 
 
@@ -192,7 +220,22 @@ def _print_summary(report: Report) -> None:
         table.add_row(c.id, *(str(v) if v is not None else "-" for v in (
             lat.p50 if lat else None, lat.p99 if lat else None, c.throughput_ips, c.speedup_model,
             c.pipeline.fps if c.pipeline else None)), "ok" if c.status == "ok" else "[red]error[/]")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    live = [c for c in report.ok() if c.live is not None]
+    if live:
+        from ..bench.markdown import live_rows
+
+        headers, rows = live_rows(live, short=True)
+        shown = ["model", "schedule", "model-only p50 ms", "latency p50 ms", "p95 ms", "p99 ms",
+                 "x model-only (p50)", "frame age p50 ms", "dropped"]
+        table = Table(title=f"live glass-to-depth latency (ms), {live[0].live.source}")  # type: ignore[union-attr]
+        for col in shown:
+            table.add_column(col.replace(" ms", ""), justify="left" if col in ("model", "schedule") else "right",
+                             overflow="fold")
+        for row in rows:
+            table.add_row(*(str(row[headers.index(col)]) for col in shown))
+        console.print(table)
 
 
 def _compare(a: Path, b: Path) -> int:
@@ -203,11 +246,16 @@ def _compare(a: Path, b: Path) -> int:
     return 0
 
 
-def _readme(report_path: Path, markdown: Path) -> int:
-    from ..bench.readme import performance_table, update_readme
+def _readme(report_path: Path, markdown: Path, live: bool = False) -> int:
+    from ..bench.readme import LIVE_MARKERS, live_table, performance_table, update_readme
     from ..bench.schema import load_report
 
-    update_readme(markdown, performance_table(load_report(report_path), str(report_path)))
+    report = load_report(report_path)
+    if live:
+        update_readme(markdown, live_table(report, str(report_path)), LIVE_MARKERS)
+        print(f"updated the live latency table in {markdown} from {report_path}")
+        return 0
+    update_readme(markdown, performance_table(report, str(report_path)))
     print(f"updated the performance table in {markdown} from {report_path}")
     return 0
 

@@ -17,13 +17,15 @@ import typer
 
 from .. import signals
 from ..errors import RunFailure, UserError
+from ..runtime.redact import redact
 
 # OSErrors that mean the user named a wrong path; other OSErrors (ENOSPC, EIO) are run failures
 _PATH_MISTAKES = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
 
 
-def _say(message: str) -> None:
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+def _say(message: object) -> None:
+    """The one `error:` line: white space folded, credentials of any URL in it hidden."""
+    print(f"error: {redact(' '.join(str(message).split()))}", file=sys.stderr)
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -43,7 +45,7 @@ def _write_crash_log(exc: BaseException) -> Path | None:
         folder = crash_log_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"moadepth-edge-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        path.write_text(f"moadepth-edge {' '.join(sys.argv[1:])}\n{text}")
+        path.write_text(redact(f"moadepth-edge {' '.join(sys.argv[1:])}\n{text}"))
         return path
     except OSError:
         return None
@@ -51,9 +53,10 @@ def _write_crash_log(exc: BaseException) -> Path | None:
 
 def report_failure(exc: BaseException) -> int:
     """Print the one line for `exc` and return the exit code."""
-    if isinstance(exc, signals.Stopped):
-        print(f"stopped by {signals.signal_name(exc.signum)}", file=sys.stderr)
-        return signals.exit_code(exc.signum)
+    stopped = exc.signum if isinstance(exc, signals.Stopped) else signals.requested()
+    if stopped is not None and isinstance(exc, (KeyboardInterrupt, typer.Abort, typer.Exit)):
+        print(f"stopped by {signals.signal_name(stopped)}", file=sys.stderr)
+        return signals.exit_code(stopped)
     if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
         print("interrupted", file=sys.stderr)
         return 130

@@ -12,10 +12,11 @@ from rich.table import Table
 def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", help="folder for everything the demo writes"),
     checkpoint: Optional[Path] = typer.Option(None, help="a checkpoint folder (default: the bundled tiny model)"),
-    frames: int = typer.Option(48, min=1, help="frames in the synthetic camera walk"),
+    frames: int = typer.Option(48, min=1, max=10000, help="frames in the synthetic camera walk"),
 ) -> None:
     """Export a tiny trained model to ONNX, stream a synthetic camera clip through `run`'s
-    pipeline on the CPU, and report accuracy against the clip's true depth and speed."""
+    pipeline on the CPU, and report accuracy against the clip's true depth and speed.
+    SIGINT / SIGTERM while streaming finish the frame, finalise the outputs and report."""
     from ..demo import run_demo
 
     console = Console()
@@ -30,6 +31,8 @@ def demo(
                         ("model input", s.model_input)):
         table.add_row(name, value)
     console.print(table)
+    if s.stop_reason != "end of input":
+        console.print(f"[yellow]{s.stop_reason} after {s.frames} frames[/]")
     console.print(f"video: {s.video}\ndepth PNGs (uint16 mm): {out / 'depth'}\n"
                   f"frame | predicted | true depth: {out / 'frame.png'}\nsummary: {out / 'summary.json'}")
 

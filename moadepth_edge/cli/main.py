@@ -16,7 +16,7 @@ from .. import signals
 from .boundary import report_failure
 
 # verb modules, in help order; each exists only once its command works
-VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench")
+VERBS: tuple[str, ...] = ("demo", "info", "train", "eval", "export", "build", "run", "bench", "ros2")
 
 app = typer.Typer(
     name="moadepth-edge",
@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_failure(exc)
         stopped = signals.requested()
     if stopped is not None:
+        if rv == 130:  # a signal outside a deferred() block: typer swallowed the KeyboardInterrupt
+            print(f"stopped by {signals.signal_name(stopped)}", file=sys.stderr)
         return signals.exit_code(stopped)
     return rv if isinstance(rv, int) else 0
 

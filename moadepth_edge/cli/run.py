@@ -1,16 +1,22 @@
 """`moadepth-edge run MODEL --camera N | --source S`: stream frames to depth.
 
-Imports no torch (the torch backend imports it only when a checkpoint folder is run).
+Every option and output path is checked before the model or the source is opened (one
+`error:` line, exit 2). A failed write or a source that dies ends the run with every output
+finalised and exit 1; SIGINT / SIGTERM / SIGHUP finish the current frame, finalise, print the
+summary, and main() exits 128+N. Imports no torch (the torch backend imports it only when a
+checkpoint folder is run).
 """
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from .. import signals
 from ..errors import UserError
 
 
@@ -21,15 +27,62 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
         lo, hi = (float(v) for v in text.split(":"))
     except ValueError:
         raise UserError(f"--range must be MIN:MAX in metres, e.g. 0.5:8, got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+        raise UserError(f"--range must be MIN:MAX in metres with 0 <= MIN < MAX, got {text!r}")
     return lo, hi
+
+
+def _positive(flag: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UserError(f"{flag} must be a positive number, got {value}")
+
+
+def _camera_index(text: str) -> int:
+    from ..runtime.sources.live import MAX_CAMERA_INDEX, check_camera_index
+    from ..runtime.redact import redact
+
+    try:
+        index = int(text.strip())
+    except ValueError:
+        raise UserError(f"--camera takes a camera index 0..{MAX_CAMERA_INDEX}, got {redact(text)!r}; "
+                        "give files and streams with --source") from None
+    return check_camera_index(index)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:  # a stream URL or pipeline too long for a file name
+        return False
+
+
+def _check_outputs(save: Path | None, save_depth: Path | None, pointcloud: Path | None,
+                   source: str | None, overwrite: bool) -> None:
+    """Every output usable and not holding an earlier run's files (unless --overwrite)."""
+    from ..outputs import output_dir, refuse_earlier_outputs
+    from ..runtime.video_writer import check_video_output
+
+    if save is not None:
+        check_video_output(save, "--save")
+        if source is not None and _same_file(Path(source), save):
+            raise UserError(f"--save {save} is the source being read; choose another file")
+        if save.exists() and not overwrite:
+            raise UserError(f"--save {save} already exists; choose another name or pass --overwrite")
+    for folder, flag, patterns in ((save_depth, "--save-depth", ("*.png", "*.npy")),
+                                   (pointcloud, "--pointcloud", ("*.ply",))):
+        if folder is not None:
+            output_dir(folder, flag)
+            refuse_earlier_outputs(folder, patterns, overwrite, flag)
 
 
 class _StderrWarnings(logging.Handler):
     """Runtime warnings as `warning: ...` lines on the current stderr (the progress bar's
-    redirect while it is shown), for the duration of a run."""
+    redirect while it is shown), credentials hidden, for the duration of a run."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"warning: {record.getMessage()}", file=sys.stderr)
+        from ..runtime.redact import redact
+
+        print(f"warning: {redact(record.getMessage())}", file=sys.stderr)
 
     def __enter__(self) -> None:
         self.logger = logging.getLogger("moadepth_edge")
@@ -44,19 +97,21 @@ class _StderrWarnings(logging.Handler):
 
 def run(
     model: Path = typer.Argument(..., help="an exported .onnx, a TensorRT .engine/.plan, or a checkpoint folder"),
-    camera: Optional[int] = typer.Option(None, "--camera", help="camera index (V4L2 /dev/videoN)"),
+    camera: Optional[str] = typer.Option(None, "--camera", help="camera index 0..99 (V4L2 /dev/videoN)"),
     source: Optional[str] = typer.Option(
         None, "--source", "-s",
-        help="video file, image / folder / glob, rtsp:// or http:// URL, csi://N, or a GStreamer pipeline"),
+        help="video file, image / folder / glob / .txt list of images, rtsp:// or http:// URL, csi://N, "
+             "or a GStreamer pipeline"),
     backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
     providers: Optional[str] = typer.Option(
         None, "--providers", help="onnxruntime execution providers: auto, cpu, cuda, tensorrt (comma list)"),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="onnxruntime intra-op threads"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, max=1024, help="onnxruntime intra-op threads"),
     headless: bool = typer.Option(False, "--headless", help="no window (automatic without a display)"),
-    save: Optional[Path] = typer.Option(None, "--save", help="write frame | depth side by side to this .mp4"),
-    save_depth: Optional[Path] = typer.Option(None, "--save-depth", help="write per-frame depth files here"),
+    save: Optional[Path] = typer.Option(
+        None, "--save", help="write frame | depth side by side to this video (.mp4, .m4v, .mov, .mkv, .avi)"),
+    save_depth: Optional[Path] = typer.Option(None, "--save-depth", help="write per-frame depth files to this folder"),
     depth_format: str = typer.Option("png", "--depth-format", help="png (uint16 mm), npy (float32 m) or png,npy"),
-    pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame here"),
+    pointcloud: Optional[Path] = typer.Option(None, "--pointcloud", help="write a coloured PLY per frame to this folder"),
     intrinsics: Optional[str] = typer.Option(
         None, "--intrinsics", help="fx,fy,cx,cy in pixels, or a JSON file (default: 60 degree FOV)"),
     stride: int = typer.Option(2, "--pointcloud-stride", min=1, help="keep every Nth pixel in point clouds"),
@@ -64,35 +119,67 @@ def run(
     depth_range: Optional[str] = typer.Option(None, "--range", help="colour range MIN:MAX metres (default: auto)"),
     smooth: float = typer.Option(0.0, "--smooth", min=0.0, max=0.99, help="temporal smoothing 0 (off) .. 0.99"),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="stop after N frames"),
-    width: Optional[int] = typer.Option(None, "--width", min=1, help="requested frame width"),
-    height: Optional[int] = typer.Option(None, "--height", min=1, help="requested frame height"),
+    width: Optional[int] = typer.Option(None, "--width", min=1, max=16384, help="requested frame width"),
+    height: Optional[int] = typer.Option(None, "--height", min=1, max=16384, help="requested frame height"),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.1, help="requested camera frame rate"),
+    source_timeout: float = typer.Option(
+        10.0, "--source-timeout",
+        help="end the run (exit 1) when a camera or stream delivers no frame for this many seconds"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace an existing --save video, and earlier depth / point cloud files"),
+    # ROS 2 and the live view (run_extras.py)
+    topic: Optional[str] = typer.Option(
+        None, "--topic", help="image topic of a rosbag2 --source (default: the bag's first image topic)"),
+    save_bag: Optional[Path] = typer.Option(
+        None, "--save-bag", help="write /depth/image, /depth/camera_info (and /depth/points with "
+        "--pointcloud) to this rosbag2: NAME.mcap, or a bag folder"),
+    frame_id: Optional[str] = typer.Option(
+        None, "--frame-id", help="frame_id of --save-bag's messages (default: the bag's own, else camera_optical_frame)"),
+    serve: Optional[str] = typer.Option(
+        None, "--serve", help="live view for a browser at [HOST:]PORT while the run goes on (host default 127.0.0.1)"),
+    serve_token: Optional[str] = typer.Option(
+        None, "--serve-token", help="require this token on every live-view request (?token=...)"),
+    serve_fps: Optional[float] = typer.Option(
+        None, "--serve-fps", min=1.0, max=60.0, help="live-view pictures per second (default 10)"),
 ) -> int:
     """Stream a camera, stream or file through a depth model; show, save or both."""
     from ..runtime.backends import load_backend
+    from ..runtime.sources.base import quiet_opencv
     from ..runtime.pipeline import Pipeline
     from ..runtime.pointcloud import load_intrinsics
-    from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, display_available
+    from ..runtime.redact import redact
+    from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, depth_formats, display_available
     from ..runtime.sources import open_source
     from ..runtime.viz import DepthColorizer
+    from .run_extras import RunExtras
 
+    # everything the user typed, checked before the model or the source is opened
     if (camera is None) == (source is None):
         raise UserError("give exactly one of --camera N or --source S")
+    spec = _camera_index(camera) if camera is not None else source
     colorizer = DepthColorizer(colormap, _parse_range(depth_range))
     intr = load_intrinsics(intrinsics) if intrinsics else (None, None)
+    formats = depth_formats(depth_format)
+    _positive("--fps", fps)
+    _positive("--source-timeout", source_timeout)
+    _check_outputs(save, save_depth, pointcloud, source, overwrite)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
+    extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve, serve_token=serve_token,
+                       serve_fps=serve_fps, source=source)  # checked (and port bound) before the model
 
-    # open in the order that fails fastest on a user mistake: model, then source, then outputs
-    with _StderrWarnings():
-        engine = load_backend(model, backend, **opts)
+    # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
+    with _StderrWarnings(), quiet_opencv(), extras:
+        runner = load_backend(model, backend, **opts)
         src = sinks = None
         try:
-            src = open_source(camera if camera is not None else source, width, height, fps)
-            sinks = []
+            src = open_source(spec, width, height, fps, timeout_s=source_timeout, topic=topic)
+            extras.announce(src)
+            sinks = extras.sinks(runner.name, colorizer, intr, stride if pointcloud is not None else None)
+            intr = intr if intr[0] is not None else extras.source_intrinsics(src)
             if save is not None:
                 sinks.append(VideoSink(save, fps=src.fps or fps or 30.0))
             if save_depth is not None:
-                sinks.append(DepthSink(save_depth, [f.strip() for f in depth_format.split(",")]))
+                sinks.append(DepthSink(save_depth, formats))
             if pointcloud is not None:
                 sinks.append(PointCloudSink(pointcloud, intr[0], intr[1], stride))
             if not headless and display_available():
@@ -101,22 +188,29 @@ def run(
                 logging.getLogger("moadepth_edge.runtime").warning(
                     "no display and nothing to save (--save, --save-depth, --pointcloud): "
                     "measuring only")
-            pipeline = Pipeline(engine, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
+            pipeline = Pipeline(runner, src, sinks, smooth=smooth, colorizer=colorizer, max_frames=max_frames)
             pipeline.sinks.append(_ProgressSink(src))
             src = sinks = None  # the pipeline owns and closes them from here
-            stats = pipeline.run()
+            try:
+                with signals.deferred():
+                    stats = pipeline.run()
+            finally:
+                print(f"{pipeline.stats.stop_reason}: {pipeline.stats.summary_line()}", file=sys.stderr)
         finally:
             for sink in sinks or ():
                 sink.close()
             if src is not None:
                 src.close()
-            engine.close()
-    print(f"{stats.stop_reason}: {stats.summary_line()}", file=sys.stderr)
+            runner.close()
+    if pipeline.failure is not None:
+        raise pipeline.failure
+    if signals.requested() is not None:
+        return 0  # main() exits 128 + the signal, now that everything is finalised
     if stats.stop_reason == "interrupted":
-        return 130
+        raise KeyboardInterrupt  # not from a signal main() saw: reported as "interrupted", 130
     if stats.frames == 0:
-        raise UserError(f"no frame could be read from {source if source is not None else f'camera {camera}'}")
-    return 1 if stats.stop_reason.startswith("source failed") else 0
+        raise UserError(f"no frame could be read from {redact(spec if camera is None else f'camera {spec}')}")
+    return 0
 
 
 class _ProgressSink:

@@ -6,7 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, WriteFailed
+from ..outputs import write_bytes
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -42,11 +43,14 @@ def read_depth(path: str | Path, scale: float) -> np.ndarray:
 
 
 def write_depth_png(path: str | Path, depth_m: np.ndarray, scale: float = 1000.0) -> None:
-    """Write metres as a uint16 PNG in units of 1/scale m (default millimetres); 0 = invalid."""
+    """Write metres as a uint16 PNG in units of 1/scale m (default millimetres); 0 = invalid.
+    Atomic: the file appears complete or not at all; any failure is WriteFailed(path)."""
     units = np.nan_to_num(np.asarray(depth_m, dtype=np.float64) * scale, nan=0.0)
     units = np.clip(np.rint(units), 0, 65535).astype(np.uint16)
-    if not cv2.imwrite(str(path), units):
-        raise UserError(f"cannot write depth PNG: {path}")
+    ok, encoded = cv2.imencode(".png", units)
+    if not ok:
+        raise WriteFailed(path, "the PNG encoder refused it")
+    write_bytes(path, encoded.tobytes())
 
 
 def read_list_file(path: str | Path, min_columns: int = 2) -> list[list[str]]:

@@ -18,7 +18,7 @@ from ..formats.artifact import ModelArtifact
 from .backends import load_backend
 from .pipeline import Pipeline
 from ..formats.preprocess import Preprocessor, as_bgr, depth_to_frame
-from .sinks import Result
+from .result import Result
 from .sources import Source, open_source
 
 
@@ -50,11 +50,20 @@ class DepthEstimator:
         fps: float | None = None,
         smooth: float = 0.0,
         max_frames: int | None = None,
+        schedule: str | None = None,
     ) -> Iterator[Result]:
-        """Yield a Result (index, image, depth, latency_s, fps) per frame of `source`, with
-        capture and inference overlapped. Breaking out of the loop closes the source."""
+        """Yield a Result (index, image, depth, latency_s, fps, capture timestamp, age_s) per
+        frame of `source`, with capture and inference overlapped. A file yields every frame in
+        order; a live source (camera, stream, PacedSource) the newest frame each time the model
+        is free (`schedule="throughput"` reads ahead instead: more frames, older depth).
+        Breaking out of the loop closes the source."""
         src = source if isinstance(source, Source) else open_source(source, width, height, fps)
-        yield from Pipeline(self.backend, src, smooth=smooth, max_frames=max_frames).results()
+        try:
+            pipeline = Pipeline(self.backend, src, smooth=smooth, max_frames=max_frames, schedule=schedule)
+        except BaseException:  # a bad option: the camera opened above must not stay open
+            src.close()
+            raise
+        yield from pipeline.results()
 
     def close(self) -> None:
         self.backend.close()

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data.sample import Intrinsics
 from ..errors import UserError
+from ..outputs import write_with
 
 _PLY_DTYPE = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
                        ("red", "u1"), ("green", "u1"), ("blue", "u1")])
@@ -21,26 +22,41 @@ def fov_intrinsics(width: int, height: int, hfov_deg: float = 60.0) -> Intrinsic
     return Intrinsics(f, f, width / 2, height / 2)
 
 
+def _checked(values: tuple[float, ...], where: str) -> Intrinsics:
+    fx, fy, cx, cy = values
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"intrinsics must be finite numbers, got fx,fy,cx,cy = {fx},{fy},{cx},{cy}{where}")
+    if fx <= 0 or fy <= 0:
+        raise UserError(f"focal lengths must be positive, got fx={fx}, fy={fy}{where}")
+    return Intrinsics(fx, fy, cx, cy)
+
+
 def load_intrinsics(text: str) -> tuple[Intrinsics, tuple[int, int] | None]:
     """`fx,fy,cx,cy` (pixels of the frame) or a JSON file with fx, fy, cx, cy and optionally
     width, height (as written by moadepth_edge.data.synthetic.write_clip). Returns the
-    intrinsics and the (width, height) they belong to, when known."""
+    intrinsics and the (width, height) they belong to, when known. UserError unless every
+    value is finite, fx, fy > 0 and width, height are positive integers."""
     path = Path(text)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text())
-            intr = Intrinsics(*(float(data[k]) for k in ("fx", "fy", "cx", "cy")))
+            values = tuple(float(data[k]) for k in ("fx", "fy", "cx", "cy"))
+            size = (data["width"], data["height"]) if "width" in data and "height" in data else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"cannot read intrinsics from {path}: {exc}") from None
-        size = (int(data["width"]), int(data["height"])) if "width" in data and "height" in data else None
-        return intr, size
+        if size is not None:
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1
+                       and float(v).is_integer() for v in size):
+                raise UserError(f"{path}: width and height must be positive integers, got {size}")
+            size = (int(size[0]), int(size[1]))
+        return _checked(values, f" in {path}"), size
     try:
-        fx, fy, cx, cy = (float(v) for v in text.split(","))
+        values = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise UserError(f"intrinsics must be fx,fy,cx,cy in pixels or a .json file, got {text!r}") from None
-    if fx <= 0 or fy <= 0:
-        raise UserError(f"focal lengths must be positive, got {text!r}")
-    return Intrinsics(fx, fy, cx, cy), None
+        values = ()
+    if len(values) != 4:
+        raise UserError(f"intrinsics must be fx,fy,cx,cy in pixels or a .json file, got {text!r}")
+    return _checked(values, ""), None
 
 
 def backproject(
@@ -67,7 +83,8 @@ def backproject(
 
 
 def write_ply(path: str | Path, points: np.ndarray, colors_rgb: np.ndarray | None = None) -> Path:
-    """Write points [N,3] (and uint8 RGB colours [N,3]) as binary little-endian PLY."""
+    """Write points [N,3] (and uint8 RGB colours [N,3]) as binary little-endian PLY, atomically
+    (WriteFailed naming the file on any failure)."""
     path = Path(path)
     data = np.empty(len(points), _PLY_DTYPE)
     data["x"], data["y"], data["z"] = points[:, 0], points[:, 1], points[:, 2]
@@ -80,12 +97,13 @@ def write_ply(path: str | Path, points: np.ndarray, colors_rgb: np.ndarray | Non
         "property float x\nproperty float y\nproperty float z\n"
         "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n"
     )
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(header.encode("ascii"))
-        fh.write(data.tobytes())
-    tmp.replace(path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(header.encode("ascii"))
+            fh.write(data.tobytes())
+
+    return write_with(path, write)
 
 
 def read_ply(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,8 @@
 Shared by `moadepth-edge run` (its summary line), the overlap measurement and `moadepth-edge
 bench`. Stage timers are appended to from the pipeline's threads; each keeps running totals
 and a bounded window of recent samples for percentiles, so a long camera run stays small.
+Besides the stages, two measured quantities per frame: the latency (capture timestamp to depth
+at the frame's size) and the frame's age when the inference stage took it.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class PipelineStats:
 
     stages: dict[str, StageTimer] = field(default_factory=lambda: {s: StageTimer() for s in STAGES})
     latency: StageTimer = field(default_factory=StageTimer)  # capture -> depth ready
+    age: StageTimer = field(default_factory=StageTimer)  # capture -> taken by inference
     frames: int = 0
     dropped: int = 0  # live frames superseded before they were processed
     skipped: int = 0  # unreadable frames / images passed over by the source
@@ -57,13 +60,16 @@ class PipelineStats:
     ended: float = 0.0
     stop_reason: str = ""
     backend: str = ""
+    schedule: str = ""  # "throughput" | "latency" (runtime/scheduling.py)
 
     def start(self) -> None:
         self.started = self.ended = time.perf_counter()
 
-    def frame_done(self, latency_s: float) -> None:
+    def frame_done(self, latency_s: float, age_s: float | None = None) -> None:
         self.frames += 1
         self.latency.add(latency_s)
+        if age_s is not None:
+            self.age.add(age_s)
         self.ended = time.perf_counter()
 
     @property
@@ -82,7 +88,9 @@ class PipelineStats:
             "skipped": self.skipped,
             "wall_s": self.wall_s,
             "fps": self.fps,
+            "schedule": self.schedule,
             "latency_ms": self.latency.summary_ms(),
+            "age_at_inference_ms": self.age.summary_ms(),
             "stages_ms": {name: t.summary_ms() for name, t in self.stages.items()},
             "stop_reason": self.stop_reason,
         }
@@ -90,7 +98,10 @@ class PipelineStats:
     def summary_line(self) -> str:
         lat = self.latency.summary_ms()
         stages = "  ".join(f"{n} {t.summary_ms()['mean']:.1f}" for n, t in self.stages.items())
-        extra = f", {self.dropped} dropped" if self.dropped else ""
+        extra = ""
+        if self.schedule == "latency" and self.age.count:
+            extra += f", frame age at inference p50 {self.age.summary_ms()['p50']:.0f} ms"
+        extra += f", {self.dropped} dropped" if self.dropped else ""
         extra += f", {self.skipped} unreadable skipped" if self.skipped else ""
         return (f"{self.frames} frames in {self.wall_s:.1f} s: {self.fps:.1f} FPS, latency "
                 f"p50 {lat['p50']:.0f} ms p95 {lat['p95']:.0f} ms{extra} | mean ms: {stages}")

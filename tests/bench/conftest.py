@@ -1,39 +1,17 @@
-"""Tiny real models for the bench tests: a moadepth-tiny checkpoint folder and its FP32 and
-INT8 (Q/DQ, calibrated on synthetic frames) ONNX exports made by the real exporter, built once
-per session; a short clip; and one full `moadepth-edge bench` run shared by the report tests."""
+"""Bench fixtures: the suite's tiny model and its FP32 / INT8 exports as one dict, a short clip,
+and one full `moadepth-edge bench` run shared by the report tests."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from moadepth_edge.config import get_preset
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """{"checkpoint": folder, "fp32": .onnx, "int8": .onnx} of the moadepth-tiny preset."""
-    torch = pytest.importorskip("torch")
-    from moadepth_edge.export.onnx import export_onnx
-    from moadepth_edge.model import build_model
-    from moadepth_edge.model.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("bench_models")
-    ckpt = save_checkpoint(build_model(get_preset("moadepth-tiny")), root / "ckpt")
-    export_onnx(ckpt, root / "tiny_fp32.onnx")
-    export_onnx(ckpt, root / "tiny_int8.onnx", precision="int8", calib="synthetic:2", calib_batch_size=2)
-    return {"checkpoint": ckpt, "fp32": root / "tiny_fp32.onnx", "int8": root / "tiny_int8.onnx"}
-
-
-@pytest.fixture(scope="session")
-def tiny_frame_model(tiny_models: dict[str, Path]) -> Path:
-    """The same checkpoint exported with preprocessing in the graph (uint8 BGR frames in)."""
-    from moadepth_edge.export.onnx import export_onnx
-
-    path = tiny_models["fp32"].with_name("tiny_frame.onnx")
-    export_onnx(tiny_models["checkpoint"], path, embed_preprocess=True)
-    return path
+def tiny_models(tiny_checkpoint: Path, tiny_onnx: Path, tiny_int8_onnx: Path) -> dict[str, Path]:
+    """{"checkpoint": folder, "fp32": .onnx, "int8": .onnx}: the suite's tiny model and its exports."""
+    return {"checkpoint": tiny_checkpoint, "fp32": tiny_onnx, "int8": tiny_int8_onnx}
 
 
 @pytest.fixture(scope="session")

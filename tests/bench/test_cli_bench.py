@@ -25,7 +25,7 @@ def test_full_run_measures_everything_and_reports_the_failures(bench_run):
     ok = {cid for cid, c in by_id.items() if c.status == "ok"}
     assert ok == {"tiny_fp32.onnx/onnxruntime/fp32/b1/64x64", "tiny_fp32.onnx/onnxruntime/fp32/b2/64x64",
                   "tiny_int8.onnx/onnxruntime/int8/b1/64x64", "tiny_int8.onnx/onnxruntime/int8/b2/64x64",
-                  "ckpt/torch-eager/fp32/b1/64x64", "ckpt/torch-eager/fp32/b2/64x64"}
+                  "tiny/torch-eager/fp32/b1/64x64", "tiny/torch-eager/fp32/b2/64x64"}
     failed = [c for c in report.configs if c.status == "error"]
     assert len(failed) == 4 and all("unknown backend 'no-such-backend'" in c.error for c in failed)
     for c in report.ok():
@@ -44,7 +44,7 @@ def test_full_run_measures_everything_and_reports_the_failures(bench_run):
     assert fp32.agreement.delta1_agreement == 1.0 and fp32.agreement.max_abs_err_m == 0.0
     assert int8.agreement.max_abs_err_m > 0  # quantisation changes the output a little
     assert int8.memory.model_size_mb < fp32.memory.model_size_mb
-    base = by_id["ckpt/torch-eager/fp32/b1/64x64"]
+    base = by_id["tiny/torch-eager/fp32/b1/64x64"]
     assert int8.speedup_model == round(base.latency.p50 / int8.latency.p50, 3)
     assert int8.speedup_pipeline == round(int8.pipeline.fps / base.pipeline.fps, 3)
     assert (out / "command.txt").read_text().strip() == report.command
@@ -153,12 +153,12 @@ def test_unknown_profile_is_one_line(tiny_models, tmp_path, capsys):
     assert "unknown target profile 'no-such'" in capsys.readouterr().err
 
 
-def test_a_frame_model_is_timed_on_camera_sized_frames(tiny_frame_model, tmp_path):
-    rc = main(["bench", str(tiny_frame_model), "--resolution", "120x160", *QUICK, "--out", str(tmp_path / "a")])
+def test_a_frame_model_is_timed_on_camera_sized_frames(tiny_frame_onnx, tmp_path):
+    rc = main(["bench", str(tiny_frame_onnx), "--resolution", "120x160", *QUICK, "--out", str(tmp_path / "a")])
     assert rc == 0
     (config,) = load_report(tmp_path / "a" / "report.json").configs
     assert config.resolution == [120, 160] and config.latency.n == 3
-    assert main(["bench", str(tiny_frame_model), *QUICK, "--out", str(tmp_path / "b")]) == 0
+    assert main(["bench", str(tiny_frame_onnx), *QUICK, "--out", str(tmp_path / "b")]) == 0
     assert load_report(tmp_path / "b" / "report.json").configs[0].resolution == [480, 640]
 
 

@@ -22,12 +22,12 @@ from moadepth_edge.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def files(tiny_artifacts, tmp_path_factory) -> dict[str, Path]:
+def files(tiny_onnx, tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
     """Good, empty, random, foreign, mislabelled and corrupt model files beside each other."""
     import onnx
 
     root = tmp_path_factory.mktemp("bad_models")
-    good = tiny_artifacts["onnx"]
+    good = tiny_onnx
     (root / "empty.onnx").write_bytes(b"")
     (root / "random.onnx").write_bytes(os.urandom(3000))
     (root / "text.onnx").write_text("not a model\n")
@@ -51,7 +51,7 @@ def files(tiny_artifacts, tmp_path_factory) -> dict[str, Path]:
     text = json.dumps(header).encode()
     (root / "badversion.engine").write_bytes(b"MOADTRT\x00" + struct.pack("<I", len(text)) + text + b"plan")
     (root / "afile").write_text("x")
-    return {"good": good, "checkpoint": tiny_artifacts["checkpoint"], "root": root}
+    return {"good": good, "checkpoint": tiny_checkpoint, "root": root}
 
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:

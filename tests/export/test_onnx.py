@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from moadepth_edge.formats.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact, read_artifact
 from moadepth_edge.errors import CheckpointError, UserError
 from moadepth_edge.export import ParityError, export_onnx, relative_error
 from moadepth_edge.export.graph import module_scope
@@ -36,7 +36,7 @@ def _run(path, x):
 
 
 def test_fused_graph_structure(tiny_onnx, tiny_model):
-    path, _ = tiny_onnx
+    path = tiny_onnx
     proto = onnx.load(str(path))
     ops = _ops(proto)
     assert ops["LayerNormalization"] == 2 * len(tiny_model.encoder.blocks) + 2
@@ -57,7 +57,7 @@ def test_unfused_export_keeps_one_product_per_expert_layer(tiny_model, tmp_path)
 
 
 def test_metadata_carries_the_artifact(tiny_onnx, tiny_model):
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     proto = onnx.load(str(path))
     stored = ModelArtifact.from_metadata_props({p.key: p.value for p in proto.metadata_props})
     assert stored == artifact
@@ -69,7 +69,7 @@ def test_metadata_carries_the_artifact(tiny_onnx, tiny_model):
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_ort_matches_pytorch(tiny_onnx, tiny_model, batch):
-    path, _ = tiny_onnx
+    path = tiny_onnx
     x = np.random.default_rng(batch).random((batch, 3, 64, 64), dtype=np.float32)
     with torch.no_grad():
         ref = tiny_model(torch.from_numpy(x)).numpy()
@@ -135,7 +135,7 @@ def test_bad_inputs_are_one_line_user_errors(tmp_path):
 
 
 def test_simplify_keeps_layernorm_and_shrinks_the_graph(tiny_onnx, tiny_model, tmp_path):
-    path, _ = tiny_onnx
+    path = tiny_onnx
     artifact = export_onnx(tiny_model, tmp_path / "s.onnx", simplify=True)
     simple, plain = onnx.load(str(tmp_path / "s.onnx")), onnx.load(str(path))
     assert _ops(simple)["LayerNormalization"] == _ops(plain)["LayerNormalization"]

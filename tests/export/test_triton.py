@@ -5,7 +5,7 @@ import json
 import re
 
 
-from moadepth_edge.formats.artifact import ModelArtifact
+from moadepth_edge.formats.artifact import ModelArtifact, read_artifact
 from moadepth_edge.config import get_preset
 from moadepth_edge.export.triton import config_pbtxt, write_triton_repository
 
@@ -16,7 +16,7 @@ def _artifact(**kw) -> ModelArtifact:
 
 
 def test_onnx_repository_layout(tiny_onnx, tmp_path):
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     folder = write_triton_repository(tmp_path / "repo", path, name="depth", max_batch_size=4)
     assert folder == tmp_path / "repo" / "depth"
     assert (folder / "1" / "model.onnx").read_bytes() == path.read_bytes()
@@ -42,7 +42,7 @@ def test_frame_and_static_batch_configs():
 def test_engine_becomes_a_bare_plan(tiny_onnx, tmp_path):
     from moadepth_edge.formats.engine_file import EngineHeader, write_engine
 
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     header = EngineHeader(tensorrt_version="10.3.0", cuda_version="12.6", gpu_name="Orin",
                           compute_capability=(8, 7), precision="fp16", artifact=artifact,
                           onnx_sha256="0" * 64,

@@ -54,7 +54,7 @@ def _nyu_frame(shared_data) -> np.ndarray:
     return cv2.imread(str(shared_data / "nyu_samples" / "rgb_00000.jpg"), cv2.IMREAD_COLOR)
 
 
-def test_one_frame_is_one_model_input_through_every_path(shared_data, tiny_artifacts, tmp_path):
+def test_one_frame_is_one_model_input_through_every_path(shared_data, tiny_onnx, tiny_checkpoint, tmp_path):
     """Training (dataset), eval (predict), INT8 calibration, the runtime and bench all turn a
     real 640x480 NYU frame into the very same tensor."""
     import shutil
@@ -71,7 +71,7 @@ def test_one_frame_is_one_model_input_through_every_path(shared_data, tiny_artif
 
     bgr = _nyu_frame(shared_data)
     rgb = np.ascontiguousarray(bgr[..., ::-1])
-    artifact = read_artifact(tiny_artifacts["onnx"])
+    artifact = read_artifact(tiny_onnx)
     runtime = Preprocessor(artifact)(bgr)
 
     class OneImage:
@@ -83,7 +83,7 @@ def test_one_frame_is_one_model_input_through_every_path(shared_data, tiny_artif
 
     training = DepthDataset(OneImage(), artifact.preprocess)[0]["image"].numpy()[None]
 
-    model = load_checkpoint(tiny_artifacts["checkpoint"])
+    model = load_checkpoint(tiny_checkpoint)
     seen = []
     model.register_forward_pre_hook(lambda module, args: seen.append(args[0].numpy().copy()))
     predict(model, [rgb])
@@ -98,14 +98,14 @@ def test_one_frame_is_one_model_input_through_every_path(shared_data, tiny_artif
         np.testing.assert_allclose(x, runtime, atol=1e-6, err_msg=name)
 
     # the deployed ONNX model and PyTorch give the same depth from those inputs
-    with load_backend(tiny_artifacts["onnx"]) as backend:
+    with load_backend(tiny_onnx) as backend:
         deployed = backend.infer(runtime)
     with torch.no_grad():
         eager = model(torch.from_numpy(runtime)).numpy()
     np.testing.assert_allclose(deployed, eager, rtol=1e-4, atol=1e-4)
 
 
-def test_the_in_graph_preprocessing_matches_within_one_grey_level(shared_data, tiny_artifacts, tmp_path):
+def test_the_in_graph_preprocessing_matches_within_one_grey_level(shared_data, tiny_onnx, tiny_checkpoint, tmp_path):
     """A frame-input export resizes inside the graph (ONNX Resize, linear, half-pixel); OpenCV's
     INTER_LINEAR rounds to uint8 on the way. Their depth agrees to what one grey level moves."""
     from moadepth_edge.export.onnx import export_onnx
@@ -113,8 +113,8 @@ def test_the_in_graph_preprocessing_matches_within_one_grey_level(shared_data, t
 
     bgr = _nyu_frame(shared_data)
     frame_onnx = tmp_path / "frame.onnx"
-    export_onnx(str(tiny_artifacts["checkpoint"]), frame_onnx, embed_preprocess=True)
-    with load_backend(tiny_artifacts["onnx"]) as image_model, load_backend(frame_onnx) as frame_model:
+    export_onnx(str(tiny_checkpoint), frame_onnx, embed_preprocess=True)
+    with load_backend(tiny_onnx) as image_model, load_backend(frame_onnx) as frame_model:
         a = depth_to_frame(image_model.infer(Preprocessor(image_model.artifact)(bgr)), bgr.shape[:2])
         b = frame_model.infer(Preprocessor(frame_model.artifact)(bgr))[0, 0]
         x = Preprocessor(image_model.artifact)(bgr)
@@ -123,7 +123,7 @@ def test_the_in_graph_preprocessing_matches_within_one_grey_level(shared_data, t
     assert np.abs(a - b).max() <= max(2 * np.abs(grey - a).max(), 1e-4)
 
 
-def test_eval_and_the_deployed_model_score_each_real_image_alike(shared_data, tiny_artifacts):
+def test_eval_and_the_deployed_model_score_each_real_image_alike(shared_data, tiny_onnx, tiny_checkpoint):
     """`eval` on the checkpoint and `run` on its ONNX export give the same per-image metrics on
     the real NYU samples (before one preprocessing definition they differed by up to 0.0018
     AbsRel per image on the bundled model)."""
@@ -136,9 +136,9 @@ def test_eval_and_the_deployed_model_score_each_real_image_alike(shared_data, ti
     root = shared_data / "nyu_samples"
     reader = open_reader(f"nyu:{root / 'test_files.txt'}", "test", root=root)
     protocol = get_protocol("standard")
-    evaluated = evaluate(load_checkpoint(tiny_artifacts["checkpoint"]), reader, protocol).per_image
+    evaluated = evaluate(load_checkpoint(tiny_checkpoint), reader, protocol).per_image
     assert len(evaluated) == len(reader) == 3
-    with DepthEstimator(tiny_artifacts["onnx"]) as est:
+    with DepthEstimator(tiny_onnx) as est:
         for row, i in zip(evaluated, range(len(reader))):
             s = reader[i]
             deployed = evaluate_depth(est.predict(np.ascontiguousarray(s.rgb[..., ::-1])), s.depth, protocol, s.valid)

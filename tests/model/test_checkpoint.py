@@ -15,43 +15,43 @@ from moadepth_edge.model.checkpoint import (
 
 
 @pytest.fixture()
-def saved(tiny, tmp_path):
-    return save_checkpoint(tiny, tmp_path / "ckpt", extra={"note": "test"})
+def saved(tiny_model, tmp_path):
+    return save_checkpoint(tiny_model, tmp_path / "ckpt", extra={"note": "test"})
 
 
-def test_round_trip_is_bit_exact(tiny, saved):
+def test_round_trip_is_bit_exact(tiny_model, saved):
     loaded = load_checkpoint(saved)
-    assert loaded.cfg == tiny.cfg
-    a, b = tiny.state_dict(), loaded.state_dict()
+    assert loaded.cfg == tiny_model.cfg
+    a, b = tiny_model.state_dict(), loaded.state_dict()
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
     image = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
-        assert torch.equal(tiny(image), loaded(image))
+        assert torch.equal(tiny_model(image), loaded(image))
     meta = json.loads((saved / "config.json").read_text())
     assert meta["extra"] == {"note": "test"} and len(meta["bins"]["centers"]) == 32
-    assert read_checkpoint_config(saved) == tiny.cfg
+    assert read_checkpoint_config(saved) == tiny_model.cfg
 
 
-def test_save_overwrites_atomically_and_hash_changes(tiny, saved):
+def test_save_overwrites_atomically_and_hash_changes(tiny_model, saved):
     before = checkpoint_sha256(saved)
     with torch.no_grad():
-        tiny.head.regress.bias.add_(1.0)
+        tiny_model.head.regress.bias.add_(1.0)
     try:
-        save_checkpoint(tiny, saved)
+        save_checkpoint(tiny_model, saved)
     finally:
         with torch.no_grad():
-            tiny.head.regress.bias.sub_(1.0)
+            tiny_model.head.regress.bias.sub_(1.0)
     assert checkpoint_sha256(saved) != before
     assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]  # no temp folders left
 
 
-def test_temp_folder_of_a_killed_save_is_cleared_by_the_next(tiny, saved):
+def test_temp_folder_of_a_killed_save_is_cleared_by_the_next(tiny_model, saved):
     stale = saved.parent / ".ckpt.tmp-abc123"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"half")
-    save_checkpoint(tiny, saved)
+    save_checkpoint(tiny_model, saved)
     assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]
 
 
@@ -82,8 +82,8 @@ def test_garbled_config_and_missing_files(saved, tmp_path):
         load_checkpoint(tmp_path / "nowhere")
 
 
-def test_weights_of_another_architecture_are_refused(tiny, tmp_path):
-    folder = save_checkpoint(tiny, tmp_path / "a")
+def test_weights_of_another_architecture_are_refused(tiny_model, tmp_path):
+    folder = save_checkpoint(tiny_model, tmp_path / "a")
     cfg = json.loads((folder / "config.json").read_text())
     cfg["model_cfg"]["moa"]["bottleneck"] = 12  # config says one shape, weights hold another
     (folder / "config.json").write_text(json.dumps(cfg))
@@ -102,19 +102,19 @@ def test_clip_weights_file_that_does_not_match_architecture(tmp_path):
         build_model(cfg, pretrained=True)
 
 
-def test_failed_save_is_write_failed_and_keeps_the_old_checkpoint(tiny, saved, tmp_path):
+def test_failed_save_is_write_failed_and_keeps_the_old_checkpoint(tiny_model, saved, tmp_path):
     from moadepth_edge.errors import WriteFailed
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(WriteFailed, match="cannot write .*file/ck"):
-        save_checkpoint(tiny, tmp_path / "file" / "ck")
+        save_checkpoint(tiny_model, tmp_path / "file" / "ck")
     before = checkpoint_sha256(saved)
 
     def fail(tmp):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(WriteFailed, match="No space left on device"):
-        save_checkpoint(tiny, saved, add_files=fail)
+        save_checkpoint(tiny_model, saved, add_files=fail)
     assert checkpoint_sha256(saved) == before
     assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt", "file"]
 

@@ -80,9 +80,9 @@ def test_configs_that_do_not_fit_the_tower(change, field, match):
     assert info.value.field == field and str(info.value).startswith(f"ck/config.json: {field}: ")
 
 
-def test_vitb32_layers_fit_and_checkpoint_load_checks_them(tiny, tmp_path):
+def test_vitb32_layers_fit_and_checkpoint_load_checks_them(tiny_model, tmp_path):
     check_tower(get_preset("moadepth-vitb32"), "x")
-    folder = save_checkpoint(tiny, tmp_path / "ck")
+    folder = save_checkpoint(tiny_model, tmp_path / "ck")
     meta = json.loads((folder / "config.json").read_text())
     meta["model_cfg"]["moa"]["layers"] = [1, 11]  # fine for ViT-B/32, not for the 4-block tiny tower
     (folder / "config.json").write_text(json.dumps(meta))

@@ -1,9 +1,10 @@
 """MoA-DepthCLIP on the tiny preset: shapes, freezing, routing, context, encoder fidelity."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
-import torch.nn.functional as F
 
 from moadepth_edge.config import get_preset, replace, HeadCfg
 from moadepth_edge.model import build_model
@@ -11,19 +12,19 @@ from moadepth_edge.model.clip_encoder import create_clip
 
 
 @pytest.mark.parametrize("size", [(64, 64), (224, 224), (96, 160)])
-def test_forward_shape_and_range(tiny, size):
+def test_forward_shape_and_range(tiny_model, size):
     image = torch.rand(2, 3, *size)
     with torch.no_grad():
-        depth = tiny(image)
+        depth = tiny_model(image)
     assert depth.shape == (2, 1, *size)
     assert torch.isfinite(depth).all()
-    bins = tiny.cfg.bins
+    bins = tiny_model.cfg.bins
     assert depth.min() >= bins.min_depth - 1e-4 and depth.max() <= bins.max_depth + 1e-4
 
 
-def test_forward_train_aux_outputs(tiny):
-    out = tiny.forward_train(torch.rand(2, 3, 64, 64))
-    cfg = tiny.cfg
+def test_forward_train_aux_outputs(tiny_model):
+    out = tiny_model.forward_train(torch.rand(2, 3, 64, 64))
+    cfg = tiny_model.cfg
     h = w = 64 // 32
     assert out.depth.shape == (2, 1, 64, 64)
     assert out.bin_logits.shape == (2, cfg.bins.n_bins, h, w)
@@ -32,20 +33,20 @@ def test_forward_train_aux_outputs(tiny):
     assert len(out.router_weights) == len(cfg.moa.layers)
     # forward() is forward_train().depth, without the extras
     with torch.no_grad():
-        torch.testing.assert_close(tiny(torch.ones(1, 3, 64, 64)),
-                                   tiny.forward_train(torch.ones(1, 3, 64, 64)).depth)
+        torch.testing.assert_close(tiny_model(torch.ones(1, 3, 64, 64)),
+                                   tiny_model.forward_train(torch.ones(1, 3, 64, 64)).depth)
 
 
-def test_router_weights_sum_to_one_per_token(tiny):
-    out = tiny.forward_train(torch.rand(3, 3, 64, 64))
+def test_router_weights_sum_to_one_per_token(tiny_model):
+    out = tiny_model.forward_train(torch.rand(3, 3, 64, 64))
     for g in out.router_weights:
-        assert g.shape == (3, 1 + 4, tiny.cfg.moa.num_experts)  # class token + 2x2 patches
+        assert g.shape == (3, 1 + 4, tiny_model.cfg.moa.num_experts)  # class token + 2x2 patches
         torch.testing.assert_close(g.sum(-1), torch.ones(g.shape[:-1]))
         assert (g > 0).all()  # soft routing: every expert contributes
 
 
-def test_gradients_reach_trainable_and_only_trainable(tiny):
-    model = tiny.train()
+def test_gradients_reach_trainable_and_only_trainable(tiny_model):
+    model = copy.deepcopy(tiny_model).train()  # the shared model stays as it is
     model.zero_grad(set_to_none=True)
     out = model.forward_train(torch.rand(2, 3, 64, 64))
     loss = out.depth.mean() + out.bin_logits.square().mean()
@@ -63,7 +64,7 @@ def test_gradients_reach_trainable_and_only_trainable(tiny):
     model.eval()
 
 
-def test_mean_fusion_averages_bin_and_regression(tiny):
+def test_mean_fusion_averages_bin_and_regression(tiny_model):
     torch.manual_seed(1)
     cfg = replace(get_preset("moadepth-tiny"), head=HeadCfg(hidden=32, fusion="mean"))
     model = build_model(cfg)
@@ -86,25 +87,25 @@ def test_context_vector_is_the_mean_of_normalised_prompt_embeddings():
     torch.testing.assert_close(model.context, expected)
 
 
-def test_encoder_reproduces_open_clip_tokens_at_native_size(tiny):
+def test_encoder_reproduces_open_clip_tokens_at_native_size(tiny_model):
     """Our per-block iteration is open_clip's own visual forward (tokens after ln_post)."""
-    visual = tiny.encoder.visual
+    visual = tiny_model.encoder.visual
     image = torch.rand(2, 3, 64, 64)
-    norm = (image - tiny.encoder.mean) / tiny.encoder.std
+    norm = (image - tiny_model.encoder.mean) / tiny_model.encoder.std
     visual.output_tokens = True
     try:
         with torch.no_grad():
             _, tokens = visual(norm)
-            ours = tiny.encoder(image)
+            ours = tiny_model.encoder(image)
     finally:
         visual.output_tokens = False
     torch.testing.assert_close(ours, tokens @ visual.proj)
 
 
-def test_positional_embedding_interpolates_for_other_sizes(tiny):
-    pos = tiny.encoder.pos_embed((3, 5))
-    assert pos.shape == (1 + 15, tiny.encoder.width)
-    assert tiny.encoder.pos_embed((2, 2)) is tiny.encoder.visual.positional_embedding
+def test_positional_embedding_interpolates_for_other_sizes(tiny_model):
+    pos = tiny_model.encoder.pos_embed((3, 5))
+    assert pos.shape == (1 + 15, tiny_model.encoder.width)
+    assert tiny_model.encoder.pos_embed((2, 2)) is tiny_model.encoder.visual.positional_embedding
 
 
 def test_moa_layers_out_of_range_rejected():
@@ -114,12 +115,12 @@ def test_moa_layers_out_of_range_rejected():
         build_model(cfg)
 
 
-def test_forward_grid_is_the_token_grid_depth_before_upsampling(tiny):
+def test_forward_grid_is_the_token_grid_depth_before_upsampling(tiny_model):
     from moadepth_edge.model.heads import upsample_depth
 
     image = torch.rand(1, 3, 96, 128)
     with torch.no_grad():
-        grid = tiny.forward_grid(image)
+        grid = tiny_model.forward_grid(image)
         assert grid.shape == (1, 1, 3, 4)
-        torch.testing.assert_close(grid, tiny.forward_train(image).grid_depth)
-        torch.testing.assert_close(tiny(image), upsample_depth(grid, (96, 128)))
+        torch.testing.assert_close(grid, tiny_model.forward_train(image).grid_depth)
+        torch.testing.assert_close(tiny_model(image), upsample_depth(grid, (96, 128)))

@@ -1,58 +1,10 @@
-"""Runtime fixtures: a tiny model exported by the package's own exporter (image and frame
-inputs), its checkpoint, and a small synthetic clip. Built once per session; only the export
-needs torch."""
+"""Runtime fixtures: a small synthetic clip and a video reader (the tiny model and its exports
+are the suite's own, in tests/conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from moadepth_edge.config import get_preset
-
-PRESET = "moadepth-tiny"
-
-
-@pytest.fixture(scope="session")
-def tiny_model():
-    """The tiny preset with random weights (eval mode); needs torch + open_clip."""
-    pytest.importorskip("torch")
-    pytest.importorskip("open_clip")
-    import torch
-
-    from moadepth_edge.model import build_model
-
-    torch.manual_seed(0)
-    return build_model(get_preset(PRESET), pretrained=False).eval()
-
-
-@pytest.fixture(scope="session")
-def tiny_onnx(tiny_model, tmp_path_factory) -> Path:
-    """An exported tiny model taking float RGB NCHW images (input_kind "image")."""
-    from moadepth_edge.export.onnx import export_onnx
-
-    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
-    export_onnx(tiny_model, path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_frame_onnx(tiny_model, tmp_path_factory) -> Path:
-    """The same model exported with preprocessing in the graph (input_kind "frame")."""
-    from moadepth_edge.export.onnx import export_onnx
-
-    path = tmp_path_factory.mktemp("onnx") / "tiny_frame.onnx"
-    export_onnx(tiny_model, path, embed_preprocess=True)
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tiny_model, tmp_path_factory) -> Path:
-    """The same model saved as a checkpoint folder (for the torch backend)."""
-    from moadepth_edge.model.checkpoint import save_checkpoint
-
-    folder = tmp_path_factory.mktemp("ckpt") / "tiny"
-    save_checkpoint(tiny_model, folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -83,3 +83,25 @@ def test_a_source_with_no_readable_frame_fails(tiny_onnx, tmp_path, capsys):
     bad.write_bytes(b"not a jpeg")
     assert main(["run", str(tiny_onnx), "--source", str(bad), "--headless"]) == 2
     assert capsys.readouterr().err.strip().endswith(f"error: no frame could be read from {bad}")
+
+
+def test_depth_and_point_clouds_of_image_inputs_keep_each_inputs_name(tiny_onnx, shared_data, tmp_path):
+    """A folder, a glob or a .txt list of images: outputs are named after the inputs
+    (`rgb_00050.jpg` -> `rgb_00050.png`), so other tools can score them; a video keeps indices."""
+    import shutil
+
+    from moadepth_edge.cli.main import main
+
+    nyu = shared_data / "nyu_samples"
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("rgb_00000.jpg", "rgb_00050.jpg"):
+        shutil.copy(nyu / name, images / name)
+    expected = {"rgb_00000", "rgb_00050"}
+    for i, source in enumerate((str(images), str(images / "rgb_*.jpg"), str(nyu / "test_files.txt"))):
+        out = tmp_path / f"out{i}"
+        assert main(["run", str(tiny_onnx), "--source", source, "--headless", "--save-depth", str(out / "depth"),
+                     "--pointcloud", str(out / "ply"), "--pointcloud-stride", "8"]) == 0
+        names = {p.stem for p in (out / "depth").glob("*.png")}
+        assert names == (expected | {"rgb_00100"} if source.endswith(".txt") else expected), source
+        assert {p.stem for p in (out / "ply").glob("*.ply")} == names

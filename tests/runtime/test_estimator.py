@@ -46,3 +46,18 @@ def test_stream_and_bad_frames(tiny_onnx, clip):
         assert len(depths) == 3 and depths[0].shape == clip.size
         with pytest.raises(UserError, match="uint8"):
             est.predict(np.zeros((8, 8, 3), np.float32))
+
+
+def test_stream_of_a_live_replay_carries_capture_timestamps(tiny_onnx, clip):
+    from moadepth_edge import DepthEstimator
+    from moadepth_edge.runtime.paced import PacedSource
+
+    with DepthEstimator(tiny_onnx, threads=1) as est:
+        results = list(est.stream(PacedSource(clip.video, 60.0), max_frames=6))
+        assert len(results) == 6 and all(r.depth.shape == (96, 128) for r in results)
+        assert all(b.timestamp > a.timestamp and b.index > a.index for a, b in zip(results, results[1:]))
+        assert all(0 <= r.age_s <= r.latency_s for r in results)
+        source = PacedSource(clip.video, 60.0)
+        with pytest.raises(UserError, match="unknown pipeline schedule"):
+            next(est.stream(source, schedule="soonest"))
+        assert source.read() is None  # a bad option leaves no camera open

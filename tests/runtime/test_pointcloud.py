@@ -16,7 +16,8 @@ from moadepth_edge.runtime.pointcloud import (
     read_ply,
     write_ply,
 )
-from moadepth_edge.runtime.sinks import PointCloudSink, Result
+from moadepth_edge.runtime.result import Result
+from moadepth_edge.runtime.sinks import PointCloudSink
 
 ROOM = (4.0, 3.0, 6.0)  # width x, height y, depth z (metres); floor at y = 0
 

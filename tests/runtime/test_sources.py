@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -48,3 +51,17 @@ def test_missing_and_empty_sources_are_user_errors(tmp_path):
     (tmp_path / "fake.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(UserError, match="cannot open video"):
         open_source(str(tmp_path / "fake.mp4"))
+
+
+def test_a_named_pipe_is_refused_instead_of_blocking_forever(tmp_path):
+    fifo = tmp_path / "frames.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="is a pipe or socket"):
+        open_source(str(fifo))
+
+
+def test_output_names_are_the_input_stems_and_stay_unique():
+    from moadepth_edge.runtime.sources.files import output_names
+
+    assert output_names([Path("a/rgb_1.png"), Path("a/rgb_2.jpg")]) == ["rgb_1", "rgb_2"]
+    assert output_names([Path("a/x.jpg"), Path("b/x.png"), Path("y.v2.png")]) == ["x_000000", "x_000001", "y.v2"]

@@ -13,14 +13,20 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..frame_meta import FrameMeta  # noqa: E402
+
 
 @dataclass
 class Frame:
-    """One captured frame: BGR uint8 image, its index in the source, capture time (perf_counter)."""
+    """One captured frame: BGR uint8 image, its index in the source, capture time (perf_counter),
+    and for image files the input's name (its stem), which outputs keep; its header (stamp,
+    frame_id, camera) when the source has one (rosbag2, ROS 2 topics)."""
 
     index: int
     image: np.ndarray
     timestamp: float
+    name: str = ""
+    meta: FrameMeta | None = None
 
 
 class Source(ABC):
@@ -56,11 +62,15 @@ class Source(ABC):
 
 
 class quiet_opencv:
-    """Context manager: silence OpenCV's own WARN lines while a capture opens."""
+    """Context manager: silence OpenCV's own log lines (below `level`, default its ERROR lines
+    stay) while a capture or writer opens or writes; the runtime reports failures itself."""
+
+    def __init__(self, level: int | None = None) -> None:
+        self.level = cv2.utils.logging.LOG_LEVEL_ERROR if level is None else level
 
     def __enter__(self) -> None:
         self._level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        cv2.utils.logging.setLogLevel(self.level)
 
     def __exit__(self, *exc: object) -> None:
         cv2.utils.logging.setLogLevel(self._level)

@@ -1,40 +1,49 @@
 """Live sources: cameras, Jetson CSI sensors, network streams and GStreamer pipelines.
 
 Each is read on its own thread that keeps only the newest frame, so a slow model never builds
-up lag; a source that drops is reopened with exponential backoff, and one that never opens is
-a UserError.
+up lag. A source that drops is reopened with exponential backoff; one that never opens is a
+UserError, and one that delivers no frame for `timeout_s` seconds, counted from its last frame
+(not its last reopen: a stream that opens but never delivers must not loop forever), ends the
+run as a RunFailure.
 """
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Callable
 
 import cv2
 
-from ..errors import UserError
-from .frame_source import Frame, Source, quiet_opencv
+from ...errors import RunFailure, UserError
+from .base import Frame, Source, quiet_opencv
+from ..redact import redact
 
 log = logging.getLogger("moadepth_edge.runtime")
+
+MAX_CAMERA_INDEX = 99  # OpenCV reads index // 100 as a backend id; negative indices crash it
 
 
 class LiveSource(Source):
     """A live capture read on a background thread that keeps only the newest frame.
 
     `opener` returns an opened cv2.VideoCapture (or anything with isOpened/read/release). When
-    reads fail the capture is released and reopened with exponential backoff, for up to
-    `reconnect_s` seconds per outage; after that the source ends. `read()` blocks until a
-    frame newer than the last one returned arrives; frames in between are dropped (counted).
+    reads fail the capture is released and reopened with exponential backoff. `read()` blocks
+    until a frame newer than the last one returned arrives (frames in between are dropped,
+    counted) and raises RunFailure once no frame has arrived for `timeout_s` seconds, or when
+    the driver fails; it returns None only after `close()`.
     """
 
     live = True
 
     def __init__(self, opener: Callable[[], cv2.VideoCapture], description: str,
-                 reconnect_s: float = 15.0, backoff: tuple[float, float] = (0.25, 4.0)) -> None:
-        super().__init__(description)
+                 timeout_s: float = 10.0, backoff: tuple[float, float] = (0.25, 4.0)) -> None:
+        super().__init__(redact(description))
+        if not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise UserError(f"the source timeout must be a positive number of seconds, got {timeout_s}")
         self.opener = opener
-        self.reconnect_s = reconnect_s
+        self.timeout_s = float(timeout_s)
         self.backoff = backoff
         self.dropped = 0
         self.reconnects = 0
@@ -43,12 +52,14 @@ class LiveSource(Source):
         if cap is None or not cap.isOpened():
             if cap is not None:
                 cap.release()
-            raise UserError(f"cannot open {description}")
+            raise UserError(f"cannot open {self.description}")
         self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0) or None
         self._cap = cap
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._returned = -1
+        self._last_frame = time.monotonic()  # the open counts as the start of the first wait
+        self._failure: str | None = None
         self._ended = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._reader, name="moadepth-capture", daemon=True)
@@ -57,6 +68,9 @@ class LiveSource(Source):
     @property
     def fps(self) -> float | None:
         return self._fps
+
+    def _deadline(self) -> float:
+        return self._last_frame + self.timeout_s
 
     def _reader(self) -> None:
         seq = 0
@@ -67,6 +81,7 @@ class LiveSource(Source):
                 if ok and image is not None:
                     with self._cond:
                         self._latest = Frame(seq, image, time.perf_counter())
+                        self._last_frame = time.monotonic()
                         self._cond.notify_all()
                     seq += 1
                     continue
@@ -75,7 +90,7 @@ class LiveSource(Source):
                 if cap is None:
                     break
         except Exception as exc:  # a driver error ends the stream; read() must not wait forever
-            log.warning("%s failed: %s", self.description, exc)
+            self._failure = f"{self.description} failed: {redact(exc)}"
         finally:
             if cap is not None:
                 cap.release()
@@ -84,13 +99,14 @@ class LiveSource(Source):
                 self._cond.notify_all()
 
     def _reopen(self) -> cv2.VideoCapture | None:
-        """Reopen after a drop with exponential backoff; None when the outage outlasts reconnect_s."""
+        """Reopen after a drop with exponential backoff; None once no frame has come for
+        timeout_s (however many opens succeeded meanwhile) or the source is closed."""
         delay, max_delay = self.backoff
-        deadline = time.monotonic() + self.reconnect_s
         log.warning("%s dropped; reconnecting", self.description)
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            if self._stop.wait(min(delay, max(0.0, deadline - time.monotonic()))):
-                break
+        while not self._stop.is_set():
+            left = self._deadline() - time.monotonic()
+            if left <= 0 or self._stop.wait(min(delay, left)):
+                return None
             with quiet_opencv():
                 cap = self.opener()
             if cap is not None and cap.isOpened():
@@ -100,8 +116,6 @@ class LiveSource(Source):
             if cap is not None:
                 cap.release()
             delay = min(delay * 2, max_delay)
-        if not self._stop.is_set():
-            log.warning("%s did not come back within %.0f s; stopping", self.description, self.reconnect_s)
         return None
 
     def read(self) -> Frame | None:
@@ -112,16 +126,25 @@ class LiveSource(Source):
                     self.dropped += latest.index - self._returned - 1
                     self._returned = latest.index
                     return latest
-                if self._ended:
-                    return None
-                self._cond.wait(0.1)
+                left = self._deadline() - time.monotonic()
+                if self._failure is not None:
+                    raise RunFailure(self._failure)
+                if left <= 0 or self._ended:
+                    raise RunFailure(f"{self.description} delivered no frame for {self.timeout_s:g} s "
+                                     "(--source-timeout); giving up")
+                self._cond.wait(min(0.1, left))
             return None
 
     def close(self) -> None:
+        """Stop reading. A reader blocked inside the driver (a silent stream, for up to
+        timeout_s) cannot be interrupted safely; it is given a moment, then left to release
+        its capture itself when the call returns (a daemon thread never holds up the exit)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        self._thread.join(timeout=5.0)
+        self._thread.join(timeout=1.0)
 
 
 def csi_pipeline(sensor_id: int, width: int = 1280, height: int = 720, fps: float = 30) -> str:
@@ -135,8 +158,15 @@ def csi_pipeline(sensor_id: int, width: int = 1280, height: int = 720, fps: floa
     )
 
 
+def check_camera_index(index: int) -> int:
+    """A V4L2 camera index (the N of /dev/videoN) OpenCV can be given safely; else UserError."""
+    if not 0 <= index <= MAX_CAMERA_INDEX:
+        raise UserError(f"camera index must be 0..{MAX_CAMERA_INDEX} (the N of /dev/videoN), got {index}")
+    return index
+
+
 def open_camera(index: int, width: int | None, height: int | None, fps: float | None) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(index, cv2.CAP_ANY)
+    cap = cv2.VideoCapture(check_camera_index(index), cv2.CAP_ANY)
     if cap.isOpened():
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # drivers that honour it hand us fresh frames
         if width:
@@ -148,8 +178,12 @@ def open_camera(index: int, width: int | None, height: int | None, fps: float | 
     return cap
 
 
-def open_stream(url: str) -> cv2.VideoCapture:
-    return cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+def open_stream(url: str, timeout_s: float = 10.0) -> cv2.VideoCapture:
+    """An FFmpeg stream whose open and reads give up after `timeout_s` (FFmpeg's default is
+    30 s per blocking call), so a silent server cannot hold the reader thread longer."""
+    ms = max(1, int(timeout_s * 1000))
+    return cv2.VideoCapture(url, cv2.CAP_FFMPEG,
+                            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
 
 
 def open_gstreamer(pipeline: str) -> cv2.VideoCapture:
@@ -159,11 +193,3 @@ def open_gstreamer(pipeline: str) -> cv2.VideoCapture:
             "Jetson use the system OpenCV from JetPack (apt install python3-opencv)"
         )
     return cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
-
-
-def redact(url: str) -> str:
-    """Hide credentials (rtsp://user:pass@host) in messages."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"

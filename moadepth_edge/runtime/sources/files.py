@@ -1,13 +1,8 @@
-"""Where frames come from: cameras, CSI sensors, streams, GStreamer pipelines, video files, images.
-
-`open_source(spec)` picks the kind from the spec. Files (video, image, folder, glob) are read
-losslessly and in order; unreadable images are skipped, and a video that stops decoding early
-ends, each with a warning. Live sources (camera, `csi://N`, RTSP/HTTP URLs, GStreamer pipelines) are in live.py:
-read on their own thread keeping only the newest frame, reopened with backoff when they drop.
-"""
+"""File sources: every frame of a video file, or image files (a file, a folder, a glob), read
+losslessly and in order; unreadable images are skipped and a video that stops decoding early
+ends, each with a warning."""
 from __future__ import annotations
 
-import glob as globlib
 import logging
 import time
 from pathlib import Path
@@ -15,16 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
-from .frame_source import Frame, Source, quiet_opencv
-from .live import LiveSource, csi_pipeline, open_camera, open_gstreamer, open_stream, redact
-
-__all__ = ["Frame", "Source", "VideoFileSource", "ImageSource", "LiveSource", "csi_pipeline", "open_source"]
+from ...errors import UserError
+from .base import Frame, Source, quiet_opencv
 
 log = logging.getLogger("moadepth_edge.runtime")
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 
 class _Resizer:
@@ -93,6 +82,7 @@ class ImageSource(Source):
         if not paths:
             raise UserError(f"no images found for {description}")
         self.paths = paths
+        self.names = output_names(paths)
         self.resize = _Resizer(width, height)
         self.position = 0
 
@@ -105,43 +95,14 @@ class ImageSource(Source):
                 self.skipped += 1
                 log.warning("skipping unreadable image %s", path)
                 continue
-            return Frame(self.position - 1, self.resize(image), time.perf_counter())
+            return Frame(self.position - 1, self.resize(image), time.perf_counter(), self.names[self.position - 1])
         return None
 
 
-def open_source(
-    spec: str | int,
-    width: int | None = None,
-    height: int | None = None,
-    fps: float | None = None,
-    reconnect_s: float = 15.0,
-) -> Source:
-    """Open a camera index, `csi://N`, a stream URL, a GStreamer pipeline (contains " ! "), an
-    image file / folder / glob, or a video file. Raises UserError when it cannot be opened."""
-    text = str(spec).strip()
-    if isinstance(spec, int) or text.isdigit():
-        index = int(text)
-        return LiveSource(lambda: open_camera(index, width, height, fps), f"camera {index}", reconnect_s)
-    if text.startswith("csi://"):
-        sensor = text[len("csi://"):]
-        if not sensor.isdigit():
-            raise UserError(f"a CSI source is csi://N with N the sensor id, got {text!r}")
-        pipeline = csi_pipeline(int(sensor), width or 1280, height or 720, fps or 30)
-        return LiveSource(lambda: open_gstreamer(pipeline), f"CSI camera {sensor}", reconnect_s)
-    if " ! " in text:
-        pipeline = text if "appsink" in text else f"{text} ! appsink drop=true max-buffers=1 sync=false"
-        return LiveSource(lambda: open_gstreamer(pipeline), "GStreamer pipeline", reconnect_s)
-    if text.lower().startswith(STREAM_SCHEMES):
-        return LiveSource(lambda: open_stream(text), f"stream {redact(text)}", reconnect_s)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        return ImageSource(images, f"folder {path}", width, height)
-    if any(ch in text for ch in "*?["):
-        images = sorted(Path(p) for p in globlib.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
-        return ImageSource(images, f"pattern {text}", width, height)
-    if not path.exists():
-        raise UserError(f"source not found: {text}")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource([path], f"image {path}", width, height)
-    return VideoFileSource(path, width, height)
+def output_names(paths: list[Path]) -> list[str]:
+    """Each image's stem (`rgb_00123.png` -> `rgb_00123`), so depth maps and point clouds can be
+    matched to their inputs by other tools; a stem that repeats (x.jpg and x.png, or a glob
+    over folders) gets its position appended to stay unique."""
+    stems = [p.stem for p in paths]
+    repeated = {s for s in stems if stems.count(s) > 1}
+    return [f"{s}_{i:06d}" if s in repeated else s for i, s in enumerate(stems)]
