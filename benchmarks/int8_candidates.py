@@ -49,8 +49,9 @@ def _static(src: Path, dst: Path, batches: list[np.ndarray], nodes: list[str] | 
                           extra_options={**options, **extra})
 
 
-def _dynamic(src: Path, dst: Path, per_channel: bool) -> None:
-    """quantize_cpu's quantize_dynamic call (7-bit weights), on `src`."""
+def _dynamic(src: Path, dst: Path, per_channel: bool, uint8_weights: bool = False) -> None:
+    """quantize_cpu's quantize_dynamic call (7-bit weights), on `src`; `uint8_weights`: 8-bit
+    uint8 weights instead (ORT's U8U8 kernel: no int16 saturation, no 7-bit limit)."""
     import onnx
     from onnxruntime import quantization as q
 
@@ -58,9 +59,48 @@ def _dynamic(src: Path, dst: Path, per_channel: bool) -> None:
 
     with quiet():
         q.quantize_dynamic(str(src), str(dst), op_types_to_quantize=["MatMul"], per_channel=per_channel,
-                           reduce_range=True,
-                           nodes_to_quantize=int8_node_names(onnx.load(str(src))), weight_type=q.QuantType.QInt8,
+                           reduce_range=not uint8_weights,
+                           nodes_to_quantize=int8_node_names(onnx.load(str(src))),
+                           weight_type=q.QuantType.QUInt8 if uint8_weights else q.QuantType.QInt8,
                            extra_options={"MatMulConstBOnly": True})
+
+
+def _nbits(src: Path, dst: Path, bits: int) -> None:
+    """The same Linear layers as com.microsoft.MatMulNBits: `bits`-bit weights in blocks of 32
+    along K, activations quantized to int8 inside the kernel (accuracy_level 4)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
+                                                                 MatMulNBitsQuantizer)
+
+    from moadepth_edge.export.quantize import int8_node_names, quiet
+
+    proto = onnx.load(str(src))
+    keep = set(int8_node_names(proto))
+    config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=4, bits=bits)
+    config.nodes_to_exclude = [n.name for n in proto.graph.node if n.op_type == "MatMul" and n.name not in keep]
+    with quiet():
+        quantizer = MatMulNBitsQuantizer(proto, algo_config=config, nodes_to_exclude=config.nodes_to_exclude)
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(dst), True)
+
+
+def _transformer_optimized(src: Path, dst: Path) -> None:
+    """ONNX Runtime's transformer optimizer (model type "vit": Attention, SkipLayerNorm, Gelu
+    fusions), then quantize_cpu's quantize_dynamic call."""
+    import onnx
+    from onnxruntime.transformers import optimizer
+
+    from moadepth_edge.export.quantize import quiet
+
+    with quiet():
+        model = optimizer.optimize_model(str(src), model_type="vit", num_heads=12, hidden_size=768,
+                                         opt_level=0, use_gpu=False)
+    print(f"transformer optimizer fusions: { {k: v for k, v in model.get_fused_operator_statistics().items() if v} }",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        fused = Path(tmp) / "fused.onnx"
+        onnx.save(model.model, str(fused))
+        _dynamic(fused, dst, per_channel=True)
 
 
 def _nodes_plus(src: Path, pick: Callable) -> list[str]:
@@ -118,6 +158,11 @@ def candidates(fp32: Path, cpu_graph: Path, pre: Path, batches: list[np.ndarray]
         "cpug": ("+ CPU graph (attention, patch embedding)", lambda d: _static(cpu_graph, d, batches)),
         "cpug_dyn": ("CPU graph + dynamic, per-tensor weights", lambda d: _dynamic(cpu_graph, d, per_channel=False)),
         "cpug_dyn_pc": ("CPU graph + dynamic, per-channel (cpu-int8)", lambda d: _dynamic(cpu_graph, d, True)),
+        "cpug_dyn_u8": ("CPU graph + dynamic, uint8 8-bit weights (U8U8)", lambda d: _dynamic(
+            cpu_graph, d, True, uint8_weights=True)),
+        "cpug_nbits8": ("CPU graph + MatMulNBits 8-bit, int8 compute", lambda d: _nbits(cpu_graph, d, 8)),
+        "cpug_nbits4": ("CPU graph + MatMulNBits 4-bit, int8 compute", lambda d: _nbits(cpu_graph, d, 4)),
+        "tfopt_dyn": ("ORT transformer optimizer + dynamic, per-channel", lambda d: _transformer_optimized(fp32, d)),
     }
 
 

@@ -114,7 +114,9 @@ def quantize_int8(
             extra_options=extra,
         )
     info = {"method": method, "activations": "int8 symmetric" if symmetric else "uint8 asymmetric",
-            "weights": "int8 symmetric per-channel", "quantized_nodes": len(nodes), "tensorrt": symmetric}
+            "weights": "int8 symmetric per-channel", "quantized_nodes": len(nodes)}
+    if not symmetric:  # only the other forms are marked: the TensorRT file's metadata stays as it was
+        info["tensorrt"] = False
     return onnx.load(str(out_path)), info
 
 
