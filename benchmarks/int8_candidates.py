@@ -81,7 +81,7 @@ def _nbits(src: Path, dst: Path, bits: int) -> None:
     with quiet():
         quantizer = MatMulNBitsQuantizer(proto, algo_config=config, nodes_to_exclude=config.nodes_to_exclude)
         quantizer.process()
-        quantizer.model.save_model_to_file(str(dst), True)
+        quantizer.model.save_model_to_file(str(dst), False)
 
 
 def _transformer_optimized(src: Path, dst: Path) -> None:
@@ -90,6 +90,7 @@ def _transformer_optimized(src: Path, dst: Path) -> None:
     import onnx
     from onnxruntime.transformers import optimizer
 
+    from moadepth_edge.export.cpu_graph import use_contrib_ops
     from moadepth_edge.export.quantize import quiet
 
     with quiet():
@@ -97,6 +98,7 @@ def _transformer_optimized(src: Path, dst: Path) -> None:
                                          opt_level=0, use_gpu=False)
     print(f"transformer optimizer fusions: { {k: v for k, v in model.get_fused_operator_statistics().items() if v} }",
           file=sys.stderr)
+    use_contrib_ops(model.model)  # its QuickGelu is a com.microsoft op, not imported by the optimizer
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         fused = Path(tmp) / "fused.onnx"
         onnx.save(model.model, str(fused))

@@ -1,13 +1,15 @@
-"""nn.MultiheadAttention as one ONNX Runtime MultiHeadAttention node (the CPU INT8 graph).
+"""nn.MultiheadAttention as one ONNX Runtime Attention node (the CPU INT8 graph).
 
 PyTorch exports each attention block as ~60 small nodes: shape arithmetic, the head split and
 merge transposes, the q/k scaling, two batched MatMuls and a Softmax; on a CPU their dispatch
 and memory traffic cost as much as the attention arithmetic. Here each block becomes
 
-    x -> MatMul(W_in) -> Split(q, k, v) -> com.microsoft.MultiHeadAttention(+ b_in) -> MatMul(W_out) -> Add(b_out)
+    x -> com.microsoft.Attention(W_in, b_in) -> MatMul(W_out) -> Add(b_out)
 
-(one kernel adds the bias, splits the heads, scales, softmaxes and merges; both projections
-stay plain MatMuls for the quantizer). Blocks are found by structure, from each Softmax, not
+(one kernel projects to q, k and v, adds the bias, splits the heads, scales, softmaxes and
+merges; the quantizer turns it into one QAttention, whose input projection is an integer
+GEMM: measured 4% faster than a quantized MatMul, a Split and a MultiHeadAttention node,
+benchmarks/cpu-amd-epyc/int8_candidates.txt). Blocks are found by structure, from each Softmax, not
 by node names (the ONNX optimizer renames nodes): the scores' MatMul before it, the values'
 MatMul after it, the projection with a constant [D, 3D] weight that q, k and v come from, and
 the constant [D, D] projection the heads go into. Anything else (a mask, another scale, an
@@ -149,17 +151,14 @@ def fuse_attention(proto: Any, known: dict[str, list[Any]] | None = None) -> int
 def _nodes(g: Graph, b: _Block, p: str) -> list[Any]:
     """The replacement nodes computing `b.y` from `b.x`; names under the prefix `p`."""
     helper = lazy_import("onnx").helper
-    d = b.w_out.shape[0]
     new, x = [], b.x
-    if not b.batch_first:  # MultiHeadAttention takes (batch, sequence, hidden)
+    if not b.batch_first:  # Attention takes (batch, sequence, hidden)
         new.append(helper.make_node("Transpose", [x], [f"{p}/x"], f"{p}/ToBatchFirst", perm=_SWAP_01))
         x = f"{p}/x"
     new += [
-        helper.make_node("MatMul", [x, g.add_init(b.w_in, f"{p}/in_proj.weight")], [f"{p}/qkv"], f"{p}/in_proj/MatMul"),
-        helper.make_node("Split", [f"{p}/qkv", g.add_init(np.array([d, d, d], np.int64), f"{p}/split")],
-                         [f"{p}/q", f"{p}/k", f"{p}/v"], f"{p}/Split", axis=-1),
-        helper.make_node("MultiHeadAttention", [f"{p}/q", f"{p}/k", f"{p}/v", g.add_init(b.b_in, f"{p}/in_proj.bias")],
-                         [f"{p}/heads"], f"{p}/MultiHeadAttention", domain="com.microsoft", num_heads=b.heads),
+        helper.make_node("Attention", [x, g.add_init(b.w_in, f"{p}/in_proj.weight"),
+                                       g.add_init(b.b_in, f"{p}/in_proj.bias")],
+                         [f"{p}/heads"], f"{p}/Attention", domain="com.microsoft", num_heads=b.heads),
         helper.make_node("MatMul", [f"{p}/heads", g.add_init(b.w_out, f"{p}/out_proj.weight")], [f"{p}/proj"],
                          f"{p}/out_proj/MatMul"),
     ]

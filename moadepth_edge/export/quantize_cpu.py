@@ -2,15 +2,16 @@
 
 Two steps, each measured against the static uint8 Q/DQ file (README, export; table in
 benchmarks/cpu-amd-epyc/int8_candidates.txt):
-1. The CPU graph (cpu_attention.py, cpu_graph.py): attention as one com.microsoft.MultiHeadAttention node per
-   block, Gemm as MatMul + Add, the patch-embedding convolution as one MatMul. The rewritten
-   float graph is run against the original on the check images; if it differs by more than
-   float rounding the original graph is kept (and the info says so).
+1. The CPU graph (cpu_attention.py, cpu_graph.py): attention as one com.microsoft.Attention
+   node per block, Gemm as MatMul + Add, the patch-embedding convolution as one MatMul. The
+   rewritten float graph is run against the original on the check images; if it differs by
+   more than float rounding the original graph is kept (and the info says so).
 2. Dynamic quantization of the same Linear layers as the TensorRT policy (quantize.py), plus
    the patch embedding and the attention projections: int8 weights (symmetric, per output
    channel), uint8 activations whose range ONNX Runtime takes from each input as it runs.
    ORT fuses each into one DynamicQuantizeMatMul (range, quantize, integer GEMM, scale and
-   bias in one kernel) - no Quantize/Dequantize pairs, nothing to calibrate. Weights use 7 of
+   bias in one kernel), each attention block into one QAttention (its input projection an
+   integer GEMM) - no Quantize/Dequantize pairs, nothing to calibrate. Weights use 7 of
    the 8 bits (reduce_range): x86 CPUs without VNNI (AVX2, e.g. AMD Zen 3) multiply uint8 x
    int8 pairs into a saturating int16 sum: 2 x 255 x 64 fits, 2 x 255 x 127 does not
    (measured on the trained demo model: delta1 agreement with FP32 0.89 with 8-bit weights,
@@ -82,10 +83,11 @@ def quantize_cpu(fp32_path: Path, out_path: Path, check_inputs: Sequence[np.ndar
         nodes = int8_node_names(proto)
         if not nodes:
             raise UserError("the model has no Linear layers to quantize")
+        nodes += [n.name for n in proto.graph.node if n.op_type == "Attention"]  # -> QAttention
         with quiet():
             q.quantize_dynamic(
                 str(graph_path), str(out_path),
-                op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes,
+                op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
                 per_channel=per_channel, reduce_range=True, weight_type=q.QuantType.QInt8,
                 extra_options={"MatMulConstBOnly": True},
             )

@@ -14,6 +14,7 @@ from moadepth_edge.export.cpu_attention import fuse_attention
 from moadepth_edge.export.cpu_graph import gemm_to_matmul, patchify_conv, prune
 from moadepth_edge.export.parity import relative_error
 from moadepth_edge.export.trace import tracing
+from moadepth_edge.formats.artifact import read_artifact
 
 
 def _run(proto, x: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ def test_attention_becomes_one_node_with_the_same_output(tmp_path, batch_first):
     want = _run(proto, x)
     assert fuse_attention(proto) == 1
     ops = _ops(proto)
-    assert ops["MultiHeadAttention"] == 1 and ops["Softmax"] == 0 and ops["MatMul"] == 2
+    assert ops["Attention"] == 1 and ops["Softmax"] == 0 and ops["MatMul"] == 1  # + the output projection
     assert sum(ops.values()) <= 8  # from ~60
     onnx.checker.check_model(proto)
     assert relative_error(_run(proto, x), want) < 1e-5
@@ -72,7 +73,7 @@ def test_masked_attention_is_left_alone(tmp_path):
 
 
 def test_tiny_model_attention_and_patch_embedding(tiny_onnx):
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     proto = onnx.load(str(path))
     h, w = artifact.preprocess.size
     x = np.random.default_rng(1).random((2, 3, h, w), dtype=np.float32)
@@ -81,14 +82,14 @@ def test_tiny_model_attention_and_patch_embedding(tiny_onnx):
     assert fuse_attention(proto) == 4  # every block of the tiny tower
     assert patchify_conv(proto) == 1
     ops = _ops(proto)
-    assert ops["MultiHeadAttention"] == 4 and ops["Softmax"] == softmax - 4 and ops["Conv"] == 0
+    assert ops["Attention"] == 4 and ops["Softmax"] == softmax - 4 and ops["Conv"] == 0
     assert relative_error(_run(proto, x), want) < 1e-5
 
 
 def test_simplified_graph_is_matched_by_structure(tiny_onnx):
     """The ONNX optimizer (`--simplify`) renames nodes; blocks are still found."""
     optimizer = pytest.importorskip("onnxscript.optimizer")
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     proto = optimizer.optimize(onnx.load(str(path)))
     h, w = artifact.preprocess.size
     x = np.random.default_rng(2).random((1, 3, h, w), dtype=np.float32)

@@ -16,6 +16,7 @@ from moadepth_edge.export import export_onnx
 from moadepth_edge.export import quantize_cpu
 from moadepth_edge.export.graph import module_scope
 from moadepth_edge.export.tensorrt import inspect_onnx
+from moadepth_edge.formats.artifact import read_artifact
 from moadepth_edge.formats.profile import load_profile
 
 
@@ -42,9 +43,11 @@ def test_cpu_form_runs_one_integer_kernel_per_linear_layer(cpu_int8, tmp_path):
     assert info["cpu_graph"]["attention"] == 4 and info["cpu_graph"]["patch_embedding"] == 1
     assert info["cpu_graph"]["float_error"] < 1e-4
     ops = _ort_ops(path, tmp_path)
-    # per block: qkv, out-proj, mlp fc, mlp proj; per MoA: fc1, fc2; CLIP's projection; patch embedding
-    assert ops["DynamicQuantizeMatMul"] == info["quantized_nodes"] == 4 * 4 + 2 * 2 + 1 + 1
-    assert ops["MultiHeadAttention"] == 4
+    # per block: out-proj, mlp fc, mlp proj; per MoA: fc1, fc2; CLIP's projection; patch embedding
+    assert ops["DynamicQuantizeMatMul"] == 3 * 4 + 2 * 2 + 1 + 1
+    assert ops["QAttention"] == 4  # per block, its qkv projection an integer GEMM
+    assert info["quantized_nodes"] == ops["DynamicQuantizeMatMul"] + ops["QAttention"]
+    assert not ops["Attention"] and not ops["MultiHeadAttention"]
     assert not ops["QuantizeLinear"] and not ops["DequantizeLinear"] and not ops["MatMulInteger"]
 
 
@@ -84,17 +87,17 @@ def test_a_rewrite_that_changes_the_function_is_dropped(tiny_onnx, tmp_path, mon
     def wrong_heads(proto, known=None):
         done = real(proto, known)
         for n in proto.graph.node:
-            if n.op_type == "MultiHeadAttention":
+            if n.op_type == "Attention":
                 n.attribute[0].i = 1
         return done
 
     monkeypatch.setattr(quantize_cpu, "fuse_attention", wrong_heads)
-    path, artifact = tiny_onnx
+    path, artifact = tiny_onnx, read_artifact(tiny_onnx)
     h, w = artifact.preprocess.size
     x = np.random.default_rng(4).random((1, 3, h, w), dtype=np.float32)
     proto, info = quantize_cpu.quantize_cpu(path, tmp_path / "q.onnx", [x])
     assert info["cpu_graph"]["attention"] == 0 and info["cpu_graph"]["float_error"] > 1e-4
-    assert not any(n.op_type == "MultiHeadAttention" for n in proto.graph.node)
+    assert not any(n.op_type in ("Attention", "QAttention") for n in proto.graph.node)
     assert any(n.op_type == "MatMulInteger" for n in proto.graph.node)
 
 
