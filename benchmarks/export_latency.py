@@ -84,8 +84,8 @@ def kernel_counts(optimized: Path) -> dict[str, int]:
 
     ops = collections.Counter(n.op_type for n in onnx.load(str(optimized)).graph.node)
     names = ("MatMulIntegerToFloat", "QLinearMatMul", "QGemm", "DynamicQuantizeMatMul",
-             "MatMulInteger", "MatMul", "FusedMatMul", "Gemm", "MultiHeadAttention", "QuantizeLinear",
-             "DequantizeLinear")
+             "MatMulInteger", "MatMul", "FusedMatMul", "Gemm", "QAttention", "Attention", "MultiHeadAttention",
+             "QuantizeLinear", "DequantizeLinear")
     return {"nodes": sum(ops.values()), **{k: ops[k] for k in names if ops.get(k)}}
 
 

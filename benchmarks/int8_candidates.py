@@ -57,12 +57,40 @@ def _dynamic(src: Path, dst: Path, per_channel: bool, uint8_weights: bool = Fals
 
     from moadepth_edge.export.quantize import int8_node_names, quiet
 
+    proto = onnx.load(str(src), load_external_data=False)
+    nodes = int8_node_names(proto) + [n.name for n in proto.graph.node if n.op_type == "Attention"]
     with quiet():
-        q.quantize_dynamic(str(src), str(dst), op_types_to_quantize=["MatMul"], per_channel=per_channel,
-                           reduce_range=not uint8_weights,
-                           nodes_to_quantize=int8_node_names(onnx.load(str(src))),
+        q.quantize_dynamic(str(src), str(dst), op_types_to_quantize=["MatMul", "Attention"],
+                           per_channel=per_channel, reduce_range=not uint8_weights, nodes_to_quantize=nodes,
                            weight_type=q.QuantType.QUInt8 if uint8_weights else q.QuantType.QInt8,
                            extra_options={"MatMulConstBOnly": True})
+
+
+def _multi_head(src: Path, dst: Path) -> None:
+    """The CPU graph with each Attention node as MatMul(W_in) -> Split -> MultiHeadAttention(+ b_in),
+    then quantize_cpu's quantize_dynamic call (the in-projection a DynamicQuantizeMatMul)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    proto = onnx.load(str(src))
+    nodes = []
+    for n in proto.graph.node:
+        if n.op_type != "Attention":
+            nodes.append(n)
+            continue
+        p, d = n.name.rsplit("/", 1)[0], next(i for i in proto.graph.initializer if i.name == n.input[1]).dims[0]
+        proto.graph.initializer.append(numpy_helper.from_array(np.array([d, d, d], np.int64), f"{p}/split"))
+        heads = next(a.i for a in n.attribute if a.name == "num_heads")
+        nodes += [helper.make_node("MatMul", n.input[:2], [f"{p}/qkv"], f"{p}/in_proj/MatMul"),
+                  helper.make_node("Split", [f"{p}/qkv", f"{p}/split"], [f"{p}/q", f"{p}/k", f"{p}/v"], f"{p}/Split",
+                                   axis=-1),
+                  helper.make_node("MultiHeadAttention", [f"{p}/q", f"{p}/k", f"{p}/v", n.input[2]], list(n.output),
+                                   f"{p}/MultiHeadAttention", domain="com.microsoft", num_heads=heads)]
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        onnx.save(proto, str(Path(tmp) / "mha.onnx"))
+        _dynamic(Path(tmp) / "mha.onnx", dst, per_channel=True)
 
 
 def _nbits(src: Path, dst: Path, bits: int) -> None:
@@ -157,9 +185,10 @@ def candidates(fp32: Path, cpu_graph: Path, pre: Path, batches: list[np.ndarray]
             fp32, d, batches, OpTypesToExcludeOutputQuantization=["MatMul", "Gemm"])),
         "pt": ("+ per-tensor weights", lambda d: _static(fp32, d, batches, per_channel=False)),
         "dyn": ("+ dynamic activations (per-tensor weights)", lambda d: _dynamic(fp32, d, per_channel=False)),
-        "cpug": ("+ CPU graph (attention, patch embedding)", lambda d: _static(cpu_graph, d, batches)),
+        "cpug": ("+ CPU graph (its Attention node float)", lambda d: _static(cpu_graph, d, batches)),
         "cpug_dyn": ("CPU graph + dynamic, per-tensor weights", lambda d: _dynamic(cpu_graph, d, per_channel=False)),
         "cpug_dyn_pc": ("CPU graph + dynamic, per-channel (cpu-int8)", lambda d: _dynamic(cpu_graph, d, True)),
+        "cpug_mha_dyn_pc": ("  same, MatMul+Split+MultiHeadAttention", lambda d: _multi_head(cpu_graph, d)),
         "cpug_dyn_u8": ("CPU graph + dynamic, uint8 8-bit weights (U8U8)", lambda d: _dynamic(
             cpu_graph, d, True, uint8_weights=True)),
         "cpug_nbits8": ("CPU graph + MatMulNBits 8-bit, int8 compute", lambda d: _nbits(cpu_graph, d, 8)),
