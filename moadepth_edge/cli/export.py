@@ -23,7 +23,7 @@ def export(
     calib_batch: Optional[int] = typer.Option(None, "--calib-batch", help="calibration batch size"),
     calib_images: int = typer.Option(64, "--calib-images", help="at most this many calibration images"),
     int8_activations: Optional[str] = typer.Option(None, "--int8-activations",
-                                                   help="symmetric (TensorRT) | asymmetric (CPU)"),
+                                                   help="symmetric (TensorRT) | asymmetric | dynamic (ONNX Runtime CPU)"),
     embed_preprocess: Optional[bool] = typer.Option(None, "--embed-preprocess/--no-embed-preprocess",
                                                     help="the graph takes a uint8 BGR frame of any size"),
     dynamic_hw: Optional[bool] = typer.Option(None, "--dynamic-hw/--static-hw", help="any input height/width"),

@@ -22,6 +22,7 @@ from ..config import PRESETS, get_preset
 from ..errors import UserError, WriteFailed
 from ..outputs import output_file
 from .graph import inline_identity_initializers
+from .quantize import ACTIVATIONS
 from .parity import TOLERANCE, ParityError, check_parity, relative_error  # noqa: F401 (re-export)
 from .trace import trace_to_onnx
 
@@ -71,7 +72,7 @@ def export_onnx(
     calib_method: str = "minmax",
     calib_batch_size: int = 8,
     calib_max_images: int = 64,
-    int8_activations: Literal["symmetric", "asymmetric"] = "symmetric",
+    int8_activations: Literal["symmetric", "asymmetric", "dynamic"] = "symmetric",
     tolerance: float | None = None,
     parity_batches: tuple[int, ...] = (1, 2),
     progress: Callable[[str], None] | None = None,
@@ -80,6 +81,8 @@ def export_onnx(
 
     precision: "fp32"; "fp16" (LayerNorm, Softmax, the head and the final resize in FP32);
         "int8" (Q/DQ, needs `calib`: "DIR", "synthetic:N" or "nyu:DIR", see calibration.py).
+    int8_activations: "symmetric" (TensorRT's Q/DQ), "asymmetric" (uint8 Q/DQ) or "dynamic"
+        (ONNX Runtime's CPU form, quantize_cpu.py; the `calib` images check it).
     dynamic_batch / dynamic_hw: symbolic batch / height-width axes (a frame model always takes
         any frame size). embed_preprocess: the graph takes a uint8 BGR NHWC frame.
     fuse=False exports the model as trained (for comparisons). The ORT vs PyTorch parity
@@ -93,6 +96,8 @@ def export_onnx(
     check_opset(opset)
     if precision == "int8" and not calib:
         raise UserError("INT8 export needs calibration images: --calib DIR|synthetic:N|nyu:DIR")
+    if precision == "int8" and int8_activations not in ACTIVATIONS:
+        raise UserError(f"--int8-activations must be one of {', '.join(ACTIVATIONS)}, got {int8_activations!r}")
     say = progress or (lambda _msg: None)
     out_path = output_file(out_path, "export to", (".onnx",))
 
@@ -156,7 +161,8 @@ def _convert(proto: Any, artifact: ModelArtifact, tmp: Path, say: Callable[[str]
     say("reading calibration images")
     inputs = calibration_batches(calib, artifact, calib_batch_size, calib_max_images)
     lazy_import("onnx").save(proto, str(tmp / "float.onnx"))
-    say(f"calibrating ({calib_method}) and quantizing to INT8 Q/DQ")
+    say("quantizing to INT8 for ONNX Runtime's CPU kernels" if int8_activations == "dynamic"
+        else f"calibrating ({calib_method}) and quantizing to INT8 Q/DQ")
     proto, info = quantize_int8(tmp / "float.onnx", tmp / "int8.onnx", inputs,
                                 method=calib_method, activations=int8_activations)
     info.update(calib=calib, images=int(sum(b.shape[0] for b in inputs)))

@@ -6,9 +6,10 @@ symmetric int8. Kept in float:
 LayerNorm, Softmax, the attention's activation x activation products, residual additions,
 the patch embedding, the MoA routers and the depth head. The Q/DQ file is what TensorRT's
 explicit quantization consumes: symmetric int8 activations (zero point 0) and float biases
-are the default for that reason. "asymmetric" (uint8 activations, int32 biases) is for ONNX
-Runtime on x86 CPUs, whose fast int8 kernels (VNNI: unsigned x signed) are U8S8; with int8
-activations ORT fuses fewer Q/DQ patterns and runs no faster than FP32.
+are the default for that reason. "asymmetric" (uint8 activations, int32 biases) is a portable
+Q/DQ file for ONNX Runtime on x86 CPUs, whose fast int8 kernels are U8S8 (unsigned x signed);
+with int8 activations ORT fuses fewer Q/DQ patterns and runs no faster than FP32. "dynamic"
+is ONNX Runtime's CPU form (quantize_cpu.py: its own graph, ranges taken per inference).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .graph import constant_names, module_scope
 METHODS = ("minmax", "percentile", "entropy")
 FLOAT_SCOPES = ("head", "router")  # small, and where 8-bit error would move the output most
 LINEAR_OPS = ("MatMul", "Gemm")
+ACTIVATIONS = ("symmetric", "asymmetric", "dynamic")
 
 
 def int8_node_names(proto: Any) -> list[str]:
@@ -61,10 +63,11 @@ def quantize_int8(
     batches: Sequence[np.ndarray],
     *,
     method: str = "minmax",
-    activations: Literal["symmetric", "asymmetric"] = "symmetric",
+    activations: Literal["symmetric", "asymmetric", "dynamic"] = "symmetric",
     percentile: float = 99.999,
 ) -> tuple[Any, dict[str, Any]]:
-    """Quantize the FP32 ONNX file at `fp32_path` to Q/DQ at `out_path`.
+    """Quantize the FP32 ONNX file at `fp32_path` to Q/DQ at `out_path` (or, for "dynamic"
+    activations, to ONNX Runtime's CPU form: quantize_cpu.py, `batches` only check it).
 
     Returns (ModelProto, info for the artifact's extra). method: minmax, percentile or entropy.
     """
@@ -72,8 +75,12 @@ def quantize_int8(
     q = lazy_import("onnxruntime.quantization")
     if method not in METHODS:
         raise UserError(f"unknown calibration method {method!r} ({', '.join(METHODS)})")
-    if activations not in ("symmetric", "asymmetric"):
-        raise UserError(f"int8 activations must be symmetric or asymmetric, got {activations!r}")
+    if activations not in ACTIVATIONS:
+        raise UserError(f"int8 activations must be {', '.join(ACTIVATIONS)}; got {activations!r}")
+    if activations == "dynamic":
+        from .quantize_cpu import quantize_cpu
+
+        return quantize_cpu(fp32_path, out_path, batches)
     proto = onnx.load(str(fp32_path))
     nodes = int8_node_names(proto)
     if not nodes:
@@ -93,7 +100,7 @@ def quantize_int8(
     }
     if method == "percentile":
         extra["CalibPercentile"] = percentile
-    with _quiet():  # "consider pre-processing" advice, calibration progress prints
+    with quiet():  # "consider pre-processing" advice, calibration progress prints
         q.quantize_static(
             str(fp32_path), str(out_path), reader,
             quant_format=q.QuantFormat.QDQ,
@@ -108,11 +115,14 @@ def quantize_int8(
         )
     info = {"method": method, "activations": "int8 symmetric" if symmetric else "uint8 asymmetric",
             "weights": "int8 symmetric per-channel", "quantized_nodes": len(nodes)}
+    if not symmetric:  # only the other forms are marked: the TensorRT file's metadata stays as it was
+        info["tensorrt"] = False
     return onnx.load(str(out_path)), info
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
+    """ONNX Runtime's quantizer without its log advice and progress prints."""
     logger = logging.getLogger()
     level = logger.level
     logger.setLevel(logging.ERROR)

@@ -83,6 +83,11 @@ def inspect_onnx(path: str | Path) -> OnnxModel:
     dims = tuple(d.dim_value if d.HasField("dim_value") else None
                  for d in inputs[0].type.tensor_type.shape.dim)
     artifact.check_graph_input(dims, path.name)
+    int8 = artifact.extra.get("int8") or {}
+    if int8.get("tensorrt") is False:  # uint8 Q/DQ or ONNX Runtime's CPU form (export/quantize_cpu.py)
+        raise UserError(f"{path.name} is INT8 for ONNX Runtime on a CPU ({int8.get('activations')} activations); "
+                        "TensorRT takes the symmetric Q/DQ file: export with --precision int8 "
+                        "--int8-activations symmetric")
     ops = {node.op_type for node in graph.node}
     casts_fp16 = any(node.op_type == "Cast" and any(a.name == "to" and a.i == fp16 for a in node.attribute)
                      for node in graph.node)

@@ -17,7 +17,7 @@ a profile one way (`override`):
     simplify = true
     calib_method = "percentile"   # int8: minmax / percentile / entropy
     calib_batch_size = 8
-    int8_activations = "symmetric"  # symmetric (TensorRT) / asymmetric (CPU)
+    int8_activations = "symmetric"  # symmetric (TensorRT) / asymmetric / dynamic (ORT CPU)
     [input]
     height = 224                  # or { min, opt, max }
     width = 224
@@ -150,7 +150,7 @@ def override(settings: S, **flags: Any) -> S:
 _CHOICES = {
     ("export", "precision"): ("fp32", "fp16", "int8"),
     ("export", "calib_method"): ("minmax", "percentile", "entropy"),
-    ("export", "int8_activations"): ("symmetric", "asymmetric"),
+    ("export", "int8_activations"): ("symmetric", "asymmetric", "dynamic"),
     ("tensorrt", "precision"): ("fp32", "fp16", "int8", "best"),
     ("tensorrt", "hardware_compat"): ("none", "ampere_plus", "same_compute_capability"),
 }

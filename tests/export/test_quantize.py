@@ -96,3 +96,39 @@ def test_cpu_style_file_uses_uint8_activations(tiny_model, tmp_path):
     q_types = {i.data_type for i in proto.graph.initializer
                if any(n.op_type == "QuantizeLinear" and n.input[2] == i.name for n in proto.graph.node)}
     assert q_types == {onnx.TensorProto.UINT8}
+
+
+def test_tensorrt_form_is_exactly_the_documented_quantize_static_call(tiny_onnx, tmp_path):
+    """The symmetric Q/DQ file TensorRT consumes is ONNX Runtime's quantize_static with these
+    options and nothing else: byte for byte, and its metadata keys are the ones it always had
+    (the CPU INT8 work must not change it)."""
+    from onnxruntime import quantization as q
+
+    from moadepth_edge.export.calibration import calibration_batches
+    from moadepth_edge.export.quantize import int8_node_names, quantize_int8
+    from moadepth_edge.formats.artifact import read_artifact
+
+    batches = calibration_batches("synthetic:2", read_artifact(tiny_onnx), 2, 2)
+    float_proto = onnx.load(str(tiny_onnx))
+    name = float_proto.graph.input[0].name
+    _, info = quantize_int8(tiny_onnx, tmp_path / "ours.onnx", batches, method="percentile")
+
+    class Reader(q.CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(batches)
+
+        def get_next(self):
+            b = next(self.it, None)
+            return None if b is None else {name: b}
+
+    q.quantize_static(
+        str(tiny_onnx), str(tmp_path / "reference.onnx"), Reader(), quant_format=q.QuantFormat.QDQ,
+        op_types_to_quantize=["MatMul", "Gemm"], nodes_to_quantize=int8_node_names(float_proto),
+        per_channel=True, reduce_range=False, activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8,
+        calibrate_method=q.CalibrationMethod.Percentile,
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "MatMulConstBOnly": True,
+                       "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1}, "QuantizeBias": False,
+                       "CalibPercentile": 99.999})
+    assert (tmp_path / "ours.onnx").read_bytes() == (tmp_path / "reference.onnx").read_bytes()
+    assert set(info) == {"method", "activations", "weights", "quantized_nodes"}
+    assert info["activations"] == "int8 symmetric"

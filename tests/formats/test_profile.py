@@ -56,7 +56,7 @@ def test_tensorrt_targets_use_symmetric_int8_and_agx_uses_dla():
     agx = load_profile("jetson-agx-orin-int8-dla")
     assert agx.export.int8_activations == "symmetric" and agx.tensorrt.dla_core == 0
     cpu = load_profile("cpu-int8")
-    assert cpu.export.int8_activations == "asymmetric" and cpu.export.embed_preprocess
+    assert cpu.export.int8_activations == "dynamic" and cpu.export.embed_preprocess
 
 
 def test_a_users_toml_file_and_its_views(tmp_path):
