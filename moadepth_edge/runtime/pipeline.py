@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,6 +42,23 @@ _END = object()
 def _failed(exc: BaseException) -> str:
     """The summary's stop reason for a run ended by `exc` (the error line gives the details)."""
     return "write failed" if isinstance(exc, WriteFailed) else "failed"
+
+
+def close_sinks(sinks: Iterable[Sink], stats: Any, raise_errors: bool) -> None:
+    """Close every sink even when one fails (each finalises its own files); then raise the
+    first failure (its stop reason set on `stats`), unless the run is already ending with another."""
+    first: BaseException | None = None
+    for sink in sinks:
+        try:
+            sink.close()
+        except Exception as exc:
+            if first is None and raise_errors:
+                first = exc
+            else:
+                log.warning("closing %s failed: %s", type(sink).__name__, redact(exc))
+    if first is not None:
+        stats.stop_reason = _failed(first)
+        raise first
 
 
 @dataclass
@@ -288,17 +305,4 @@ class Pipeline:
         return side_by_side(result.image, self.colorizer(result.depth), lines)
 
     def _close_sinks(self, raise_errors: bool) -> None:
-        """Close every sink even when one fails (each finalises its own files); then raise the
-        first failure, unless the run is already ending with another."""
-        first: BaseException | None = None
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except Exception as exc:
-                if first is None and raise_errors:
-                    first = exc
-                else:
-                    log.warning("closing %s failed: %s", type(sink).__name__, redact(exc))
-        if first is not None:
-            self.stats.stop_reason = _failed(first)
-            raise first
+        close_sinks(self.sinks, self.stats, raise_errors)

@@ -30,7 +30,7 @@ from ..errors import RunFailure
 from ..formats.preprocess import Preprocessor, depth_to_frame
 from .backends.base import Backend
 from .frame_meta import frame_meta
-from .pipeline import TemporalSmoother, _failed
+from .pipeline import TemporalSmoother, _failed, close_sinks
 from .redact import redact
 from .result import Result
 from .sinks import Sink
@@ -314,15 +314,4 @@ class MultiPipeline:
         return side_by_side(result.image, self._colorizers[k](result.depth), lines)
 
     def _close_sinks(self, raise_errors: bool) -> None:
-        first: BaseException | None = None
-        for sink in [*(x for s in self.streams for x in s.sinks), *self.sinks]:
-            try:
-                sink.close()
-            except Exception as exc:
-                if first is None and raise_errors:
-                    first = exc
-                else:
-                    log.warning("closing %s failed: %s", type(sink).__name__, redact(exc))
-        if first is not None:
-            self.stats.stop_reason = _failed(first)
-            raise first
+        close_sinks([*(x for s in self.streams for x in s.sinks), *self.sinks], self.stats, raise_errors)
