@@ -27,3 +27,15 @@ def assert_one_error(rc: int, stderr: str, expected_rc: int = 2) -> str:
     assert len(lines) == 1, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-2000:]
     return lines[0]
+
+
+def decoded_frames(path: Path | str) -> int:
+    """How many frames OpenCV decodes from a video: a finalised file plays every frame it holds."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n

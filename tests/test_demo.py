@@ -6,17 +6,11 @@ import json
 import cv2
 import pytest
 
+from cli_helpers import decoded_frames
+
 from moadepth_edge.cli.main import main
 from moadepth_edge.demo import DEMO_CHECKPOINT, run_demo
 
-
-def _frames(path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def test_bundled_checkpoint_is_present():
 def test_demo_writes_everything_it_promises(demo_out):
     out, summary = demo_out
     assert summary.frames == 6
-    assert _frames(out / "run.mp4") == 6  # one output frame per input frame
+    assert decoded_frames(out / "run.mp4") == 6  # one output frame per input frame
     assert len(list((out / "depth").glob("*.png"))) == 6
     frame = cv2.imread(str(out / "frame.png"))
     assert frame is not None and frame.shape[1] == 3 * 320  # frame | predicted | true
@@ -104,6 +98,6 @@ def test_sigterm_while_streaming_finalises_the_outputs_and_reports(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stop_reason"] == "stopped by SIGTERM" and 0 < summary["frames"] < 60
     assert f"stopped by SIGTERM after {summary['frames']} frames" in stdout
-    assert _frames(out / "run.mp4") == summary["frames"]  # finalised: it plays, every frame
+    assert decoded_frames(out / "run.mp4") == summary["frames"]  # finalised: it plays, every frame
     assert len(list((out / "depth").glob("*.png"))) == summary["frames"]
     assert cv2.imread(str(out / "frame.png")) is not None

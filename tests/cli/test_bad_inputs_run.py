@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_helpers import decoded_frames
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_TESTS = REPO / "tests" / "runtime"
@@ -78,14 +79,6 @@ def _write_video(path: Path, frames: int, size: tuple[int, int] = (64, 48)) -> P
     writer.release()
     return path
 
-
-def _decoded_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def _summary_frames(stderr: str) -> int:
@@ -226,7 +219,7 @@ def test_a_signal_during_run_save_finalises_every_output(tiny_onnx, long_video, 
     assert f"stopped by {sig.name}: " in stderr
     frames = _summary_frames(stderr)
     assert 5 <= frames < 3000
-    assert _decoded_frames(tmp_path / "out.mp4") == frames  # indexed: it plays, every frame
+    assert decoded_frames(tmp_path / "out.mp4") == frames  # indexed: it plays, every frame
     pngs = sorted(depth.glob("*.png"))
     assert len(pngs) == frames and all(cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is not None for p in pngs)
     assert [p for p in _files(tmp_path) if Path(p).name.startswith(".")] == []
@@ -240,7 +233,7 @@ def test_a_disk_that_fills_mid_run_fails_with_playable_outputs(tiny_onnx, long_v
     _assert_clean(proc.returncode, proc.stdout, proc.stderr, expected=1)
     assert re.match(rf"error: cannot write {re.escape(str(disk / 'out.mp4'))}: No space left on device",
                     _errors(proc.stderr)[0])
-    frames = _decoded_frames(disk / "out.mp4")
+    frames = decoded_frames(disk / "out.mp4")
     pngs = sorted((disk / "depth").glob("*.png"))
     assert frames > 0 and len(pngs) == frames
     assert all(cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is not None for p in pngs)
@@ -258,7 +251,7 @@ def test_a_write_refused_mid_run_fails_without_a_half_written_video(tiny_onnx, l
     _assert_clean(proc.returncode, proc.stdout, proc.stderr, expected=1)
     assert _errors(proc.stderr)[0].startswith(f"error: cannot write {tmp_path / 'out.mp4'}: ")
     video = tmp_path / "out.mp4"
-    assert not video.exists() or _decoded_frames(video) > 0  # finalised, or not there at all
+    assert not video.exists() or decoded_frames(video) > 0  # finalised, or not there at all
     pngs = sorted((tmp_path / "depth").glob("*.png"))
     assert pngs and all(cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is not None for p in pngs)
     assert [p for p in _files(tmp_path) if Path(p).name.startswith(".")] == []
@@ -292,5 +285,5 @@ def test_overwrite_replaces_an_earlier_run(tiny_onnx, workspace, tmp_path):
     proc = _cli(str(tiny_onnx), "-s", str(workspace / "clip.mp4"), "--save", str(tmp_path / "out.mp4"),
                 "--save-depth", str(tmp_path / "depth"), "--overwrite")
     _assert_clean(proc.returncode, proc.stdout, proc.stderr, expected=0, errors=0)
-    assert _decoded_frames(tmp_path / "out.mp4") == 8
+    assert decoded_frames(tmp_path / "out.mp4") == 8
     assert cv2.imread(str(tmp_path / "depth" / "000000.png"), cv2.IMREAD_UNCHANGED) is not None

@@ -11,7 +11,7 @@ import time
 
 import cv2
 import pytest
-from cli_helpers import REPO, assert_one_error, run_cli
+from cli_helpers import REPO, assert_one_error, decoded_frames, run_cli
 from mjpeg_server import SilentCamera
 
 
@@ -27,14 +27,6 @@ def two_clips(tmp_path_factory):
     return folder / "front.mp4", folder / "rear.mp4"
 
 
-def _frames(path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
-
 
 def test_each_stream_writes_every_frame_under_its_own_name(tiny_onnx, two_clips, tmp_path):
     front, rear = two_clips
@@ -44,7 +36,7 @@ def test_each_stream_writes_every_frame_under_its_own_name(tiny_onnx, two_clips,
     assert proc.returncode == 0, proc.stderr
     counts = {"front": 12, "rear": 7, "front_2": 12}
     for name, n in counts.items():
-        assert _frames(out / f"sbs_{name}.mp4") == n
+        assert decoded_frames(out / f"sbs_{name}.mp4") == n
         assert sorted(p.name for p in (out / "depth" / name).iterdir()) == [f"{i:06d}.png" for i in range(n)]
         assert len(list((out / "ply" / name).glob("*.ply"))) == n
     assert sorted(p.name for p in out.iterdir()) == ["depth", "ply", "sbs_front.mp4", "sbs_front_2.mp4",
@@ -99,9 +91,9 @@ def test_a_stalled_stream_beside_a_file_fails_alone_after_the_file_is_done(tiny_
     line = assert_one_error(proc.returncode, proc.stderr, expected_rc=1)
     assert "stream stream0:" in line and "delivered no frame for 2 s" in line and "s3cret" not in proc.stderr
     assert len(list((tmp_path / "d" / "front").glob("*.png"))) == 12
-    assert _frames(tmp_path / "v_front.mp4") == 12
+    assert decoded_frames(tmp_path / "v_front.mp4") == 12
     stalled = len(list((tmp_path / "d" / "stream0").glob("*.png")))
-    assert 1 <= stalled <= 3 and _frames(tmp_path / "v_stream0.mp4") == stalled
+    assert 1 <= stalled <= 3 and decoded_frames(tmp_path / "v_stream0.mp4") == stalled
 
 
 @pytest.fixture(scope="module")
@@ -139,5 +131,5 @@ def test_sigterm_finalises_every_streams_video_and_depth(tiny_onnx, long_clip, t
     for name in ("long", "long_2"):
         written = len(list((out / "d" / name).glob("*.png")))
         assert 1 <= written < 3000
-        assert _frames(out / f"v_{name}.mp4") == written
+        assert decoded_frames(out / f"v_{name}.mp4") == written
     assert not list(out.glob(".*.tmp*"))  # no temp file left behind

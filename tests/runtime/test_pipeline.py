@@ -9,6 +9,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from broken_sources import BreaksAfter
 from mjpeg_server import SilentCamera
 
 from moadepth_edge import signals
@@ -18,7 +19,7 @@ from moadepth_edge.runtime.estimator import DepthEstimator
 from moadepth_edge.runtime.paced import PacedSource
 from moadepth_edge.runtime.pipeline import Pipeline, TemporalSmoother
 from moadepth_edge.runtime.sinks import DepthSink, Sink, VideoSink, read_depth_png
-from moadepth_edge.runtime.sources import LiveSource, Source, VideoFileSource, open_source
+from moadepth_edge.runtime.sources import LiveSource, open_source
 from moadepth_edge.runtime.stats import STAGES
 
 
@@ -28,21 +29,6 @@ def backend(tiny_onnx):
         yield b
 
 
-class _BreaksAfter(Source):
-    """A video whose device fails (raises) after `n` frames, like an unplugged USB camera."""
-
-    def __init__(self, path, n: int) -> None:
-        super().__init__("unplugged camera")
-        self.inner, self.n = VideoFileSource(path), n
-
-    def read(self):
-        frame = self.inner.read()
-        if frame is not None and frame.index >= self.n:
-            raise OSError("device disconnected")
-        return frame
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class _PressesQ(Sink):
@@ -78,7 +64,7 @@ def test_pipeline_depth_equals_single_frame_prediction(tiny_onnx, clip, video_fr
 
 def test_source_failing_mid_stream_keeps_what_was_written(backend, clip, tmp_path, video_frames):
     sinks = [VideoSink(tmp_path / "out.mp4", fps=clip.fps), DepthSink(tmp_path / "depth")]
-    pipeline = Pipeline(backend, _BreaksAfter(clip.video, 5), sinks)
+    pipeline = Pipeline(backend, BreaksAfter(clip.video, 5), sinks)
     stats = pipeline.run()
     assert stats.frames == 5 and stats.stop_reason.startswith("source failed: device disconnected")
     assert str(pipeline.failure) == "unplugged camera failed after 5 frames: device disconnected"

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from broken_sources import BreaksAfter
 from mjpeg_server import SilentCamera
 
 from moadepth_edge import signals
@@ -16,7 +17,7 @@ from moadepth_edge.runtime.backends import load_backend
 from moadepth_edge.runtime.estimator import DepthEstimator
 from moadepth_edge.runtime.paced import PacedSource
 from moadepth_edge.runtime.sinks import DepthSink, Sink, VideoSink
-from moadepth_edge.runtime.sources import Source, VideoFileSource, open_source
+from moadepth_edge.runtime.sources import open_source
 from moadepth_edge.runtime.stream_names import stream_names
 from moadepth_edge.runtime.streams import MultiPipeline, Stream
 
@@ -51,21 +52,6 @@ class _Recorded:
         return self.inner.infer(batch)
 
 
-class _BreaksAfter(Source):
-    """A video whose device fails after `n` frames, like an unplugged USB camera."""
-
-    def __init__(self, path, n: int) -> None:
-        super().__init__("unplugged camera")
-        self.inner, self.n = VideoFileSource(path), n
-
-    def read(self):
-        frame = self.inner.read()
-        if frame is not None and frame.index >= self.n:
-            raise OSError("device disconnected")
-        return frame
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _files(*clips) -> list[Stream]:
@@ -167,7 +153,7 @@ def test_a_stalled_stream_does_not_stall_a_live_one(backend, clip):
 
 
 def test_a_failing_stream_ends_alone_and_the_others_finish(backend, clip, clip7, tmp_path):
-    streams = [Stream("usb", _BreaksAfter(clip.video, 3), [DepthSink(tmp_path / "usb")]),
+    streams = [Stream("usb", BreaksAfter(clip.video, 3), [DepthSink(tmp_path / "usb")]),
                Stream("file", open_source(str(clip7.video)), [DepthSink(tmp_path / "file")])]
     pipe = MultiPipeline(backend, streams)
     stats = pipe.run()
@@ -226,7 +212,7 @@ def test_estimator_raises_a_streams_failure_once_the_others_are_done(tiny_onnx, 
     with DepthEstimator(tiny_onnx, threads=1) as est:
         seen: dict[str, int] = {}
         with pytest.raises(RunFailure, match="stream usb"):
-            for r in est.stream([_BreaksAfter(clip.video, 2), str(clip7.video)], names=["usb", "file"]):
+            for r in est.stream([BreaksAfter(clip.video, 2), str(clip7.video)], names=["usb", "file"]):
                 seen[r.stream] = seen.get(r.stream, 0) + 1
         assert seen == {"usb": 2, "file": 7}
 
