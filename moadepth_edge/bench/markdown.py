@@ -22,8 +22,11 @@ LIVE_TEXT = (
     "capture timestamp to depth at the frame's size, and the frame's age when inference took it. "
     "Schedule `latency`: inference takes the newest frame when it becomes free (what `run` does on "
     "live sources); `throughput`: frames are read and preprocessed ahead into a one-frame queue "
-    "(what live sources got before). Model-only: `backend.infer` on the same frames, timed between "
-    "the rounds. Dropped: frames delivered in the measured span that were never processed. Stage "
+    "(what live sources got before). Several streams (`--live-streams N`, N replays as N cameras): "
+    "`batched` runs the frames ready from all cameras in one call (what `run` does), `one per call` "
+    "one frame per call in turn; a row per camera and one (`all`) pooling them, FPS being the "
+    "cameras' total. Model-only: `backend.infer` on the same frames, timed between "
+    "the rounds (a frame's own inference: for N streams batched, one call on N frames). Dropped: frames delivered in the measured span that were never processed. Stage "
     "columns: mean ms per frame (capture: waiting for the source's next frame). Replay lag: how "
     "late the replay delivered its frames. Load avg: the 1-minute load at the start / end.")
 
@@ -105,10 +108,10 @@ def live_rows(configs: Sequence[ConfigResult], short: bool = False) -> tuple[lis
     """Headers and one row per config x schedule of the live latency table (`short`: the
     README's columns)."""
     if short:
-        headers = ["model", "precision", "source", "schedule", "model-only p50 ms", "latency p50 ms",
+        headers = ["model", "precision", "source", "streams", "stream", "schedule", "model-only p50 ms", "latency p50 ms",
                    "p95 ms", "p99 ms", "x model-only (p50)", "frame age p50 ms", "FPS", "dropped"]
     else:
-        headers = ["config", "source", "frame", "schedule", "frames", "dropped", "FPS", "model-only p50 ms",
+        headers = ["config", "source", "frame", "streams", "stream", "schedule", "frames", "dropped", "FPS", "model-only p50 ms",
                    "latency p50 ms", "latency p95 ms", "latency p99 ms", "latency max ms",
                    "x model-only (p50)", "age p50 ms", "age p95 ms", *(f"{s} ms" for s in STAGES),
                    "replay lag p99 ms", "load avg"]
@@ -118,12 +121,13 @@ def live_rows(configs: Sequence[ConfigResult], short: bool = False) -> tuple[lis
         assert live is not None
         for run in live.runs:
             lat, age = run.latency, run.age
+            model_p50 = live.model_ms.p50 if run.model_p50_ms is None else run.model_p50_ms
             if short:
-                rows.append([Path(c.model).name, c.precision, live.source, run.schedule, live.model_ms.p50,
-                             lat.p50, lat.p95, lat.p99, run.ratio_p50, age.p50, run.fps, run.dropped])
+                rows.append([Path(c.model).name, c.precision, live.source, run.streams, run.stream, run.schedule,
+                             model_p50, lat.p50, lat.p95, lat.p99, run.ratio_p50, age.p50, run.fps, run.dropped])
                 continue
-            rows.append([c.id, live.source, "x".join(map(str, live.frame_size)), run.schedule, run.frames,
-                         run.dropped, run.fps, live.model_ms.p50, lat.p50, lat.p95, lat.p99, lat.max,
+            rows.append([c.id, live.source, "x".join(map(str, live.frame_size)), run.streams, run.stream,
+                         run.schedule, run.frames, run.dropped, run.fps, model_p50, lat.p50, lat.p95, lat.p99, lat.max,
                          run.ratio_p50, age.p50, age.p95, *(run.stage_ms.get(s) for s in STAGES),
                          live.replay_lag_ms.p99 if live.replay_lag_ms else None,
                          " / ".join(map(str, live.load_avg_1m))])

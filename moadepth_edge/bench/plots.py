@@ -100,17 +100,24 @@ def plot_fps_batch(configs: list[ConfigResult], path: Path) -> Path:
 
 def plot_live_latency(configs: list[ConfigResult], path: Path) -> Path:
     """Per-frame latency against capture time, a colour per configuration and a marker per
-    schedule; dashed: the configuration's model-only p50."""
+    schedule (several streams: their pooled `all` row, a colour per stream count); dashed: the
+    configuration's model-only p50."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=SIZE, layout="constrained")
-    markers = {"latency": ".", "throughput": "x"}
+    markers = {"latency": ".", "throughput": "x", "batched": "^", "one per call": "v"}
+    counts = sorted({run.streams for c in configs if c.live for run in c.live.runs})
     for i, c in enumerate(configs):
-        live, color = c.live, f"C{i % 10}"
+        live = c.live
         assert live is not None
         name = f"{Path(c.model).name} {c.backend}"
+        color = f"C{i % 10}"
         for run in live.runs:
+            if run.stream not in ("", "all"):
+                continue
+            shade = color if run.streams == 1 else f"C{(i + len(configs) * counts.index(run.streams)) % 10}"
+            what = run.schedule if run.streams == 1 else f"{run.streams} streams {run.schedule}"
             ax.plot(run.capture_s, run.latency.samples_ms, markers.get(run.schedule, "+"), markersize=3,
-                    color=color, label=f"{name} {run.schedule} (p50 {run.latency.p50:.0f} ms)")
+                    color=shade, label=f"{name} {what} (p50 {run.latency.p50:.0f} ms)")
         ax.axhline(live.model_ms.p50, linestyle="--", linewidth=1, color=color,
                    label=f"{name} model only (p50 {live.model_ms.p50:.0f} ms)")
     ax.set_xlabel("capture time, s since the live measurement began (schedules alternate in rounds)")

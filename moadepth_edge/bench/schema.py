@@ -57,7 +57,8 @@ class LiveRun:
     the frame's age when inference took it, and its capture time in seconds since the live
     measurement began (the x axis of the latency-over-time plot)."""
 
-    schedule: str  # "latency" (latency-first, the live default) | "throughput" (read-ahead)
+    schedule: str  # one stream: "latency" (latency-first, the live default) | "throughput" (read-ahead);
+    # several: "batched" (the frames ready from all streams in one call, as `run`) | "one per call"
     frames: int
     dropped: int  # frames the source delivered in the measured spans that were never processed
     fps: float
@@ -65,7 +66,11 @@ class LiveRun:
     age: TailStats
     stage_ms: dict[str, float]  # mean ms per frame of each pipeline stage
     capture_s: list[float]
-    ratio_p50: float  # latency p50 / model-only p50 (LiveResult.model_ms)
+    ratio_p50: float  # latency p50 / model-only p50 (model_p50_ms, else LiveResult.model_ms)
+    streams: int = 1  # live streams running at once (bench --live-streams)
+    stream: str = ""  # the stream this row pools; "all": every stream of the run; "": a single stream
+    model_p50_ms: float | None = None  # several streams: model-only p50 of a frame's own inference,
+    # one call on `streams` frames ("batched") or on one frame ("one per call")
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ def _pipeline_run(backend: Backend, video: Path, n: int, frames: int, batching: 
     return run
 
 
-def _model_calls(backend: Backend, batch1: np.ndarray, n: int) -> tuple[Callable[[], object], Callable[[], None]]:
+def model_calls(backend: Backend, batch1: np.ndarray, n: int) -> tuple[Callable[[], object], Callable[[], None]]:
+    """Model-only inference on `n` copies of `batch1`: (one batched call, n calls of one)."""
     stacked = np.ascontiguousarray(np.concatenate([batch1] * n))
     limit = backend.max_batch or n
 
@@ -98,7 +99,7 @@ def bench_streams(backend: Backend, video: Path, spec: StreamsSpec,
         per_call[n] = []
         calls[f"batched {n}"] = _pipeline_run(backend, video, n, spec.frames, True, per_call[n], on_run)
         calls[f"one {n}"] = _pipeline_run(backend, video, n, spec.frames, False, [], on_run)
-        calls[f"model batched {n}"], calls[f"model one {n}"] = _model_calls(backend, batch1, n)
+        calls[f"model batched {n}"], calls[f"model one {n}"] = model_calls(backend, batch1, n)
     samples = time_interleaved(calls, Budget(warmup=1, iters=spec.rounds))
     rows = [_row(n, spec.frames, samples, per_call[n]) for n in spec.counts]
     return StreamsResult(source=str(video), frame_size=list(first.image.shape[:2]), frames_per_stream=spec.frames,

@@ -26,6 +26,7 @@ file lacks, no GPU) is reported with its error; the others still run.
   moadepth-edge bench fp32.onnx int8.onnx --batch 1,4 --video clip.mp4 --data synthetic:16 \\
       --reference fp32.onnx --baseline torch-eager --checkpoint ckpt/ --out benchmarks/mydevice
   moadepth-edge bench fp32.onnx --live-video clip.mp4 --live-fps 30 --out benchmarks/mydevice/live
+  moadepth-edge bench fp32.onnx --live-video clip.mp4 --live-streams 1,2,4 --out benchmarks/mydevice/live4
   moadepth-edge bench --compare A/report.json B/report.json
   moadepth-edge bench --readme-table benchmarks/mydevice/report.json README.md
   moadepth-edge bench --readme-live-table benchmarks/mydevice/live/report.json README.md
@@ -87,7 +88,10 @@ def register(app: typer.Typer) -> None:
             None, help="The same on a real live source: camera index, csi://N, stream URL or GStreamer pipeline."),
         live_fps: Optional[float] = typer.Option(None, help="Frame rate of the --live-video replay (default 30)."),
         live_seconds: Optional[float] = typer.Option(
-            None, help="Seconds of live streaming per schedule (default 20)."),
+            None, help="Seconds of live streaming per schedule and stream count (default 20)."),
+        live_streams: str = typer.Option(
+            "", help="Comma list of stream counts (e.g. 1,2,4): replay --live-video as that many cameras "
+                     "at once, batched and one frame per call, a latency row per camera (default 1)."),
         threads: Optional[int] = typer.Option(None, help="CPU threads for ONNX Runtime and torch."),
         out: Optional[Path] = typer.Option(None, help="Output folder (default benchmarks/<device>)."),
         compare: Optional[tuple[Path, Path]] = typer.Option(None, help="Print B/A ratios of two reports."),
@@ -129,9 +133,10 @@ def register(app: typer.Typer) -> None:
         live_spec = None
         if live_video is not None or live is not None:
             live_spec = LiveSpec(video=live_video, source=live, fps=30.0 if live_fps is None else live_fps,
-                                 seconds=20.0 if live_seconds is None else live_seconds)
-        elif live_fps is not None or live_seconds is not None:
-            raise UserError("--live-fps and --live-seconds go with --live-video FILE or --live SOURCE")
+                                 seconds=20.0 if live_seconds is None else live_seconds,
+                                 streams=_ints(live_streams, "--live-streams") or (1,))
+        elif live_fps is not None or live_seconds is not None or live_streams.strip():
+            raise UserError("--live-fps, --live-seconds and --live-streams go with --live-video FILE or --live SOURCE")
         streams_spec = None
         if streams.strip():
             from ..bench.streams import StreamsSpec
@@ -216,6 +221,7 @@ def command_line(plan: BenchPlan, out: Path) -> str:
         args += ["--live-video", str(live.video)] if live.video is not None else ["--live", redact(str(live.source))]
         args += ["--live-fps", f"{live.fps:g}"] if live.video is not None else []
         args += ["--live-seconds", f"{live.seconds:g}"]
+        args += ["--live-streams", ",".join(map(str, live.streams))] if live.streams != (1,) else []
     if plan.streams is not None:
         s = plan.streams
         args += ["--streams", ",".join(map(str, s.counts)), "--streams-frames", str(s.frames),
@@ -256,14 +262,15 @@ def _print_summary(report: Report) -> None:
         from ..bench.markdown import live_rows
 
         headers, rows = live_rows(live, short=True)
-        shown = ["model", "schedule", "model-only p50 ms", "latency p50 ms", "p95 ms", "p99 ms",
+        shown = ["model", "streams", "schedule", "model-only p50 ms", "latency p50 ms", "p95 ms", "p99 ms",
                  "x model-only (p50)", "frame age p50 ms", "dropped"]
         table = Table(title=f"live glass-to-depth latency (ms), {live[0].live.source}")  # type: ignore[union-attr]
         for col in shown:
             table.add_column(col.replace(" ms", ""), justify="left" if col in ("model", "schedule") else "right",
                              overflow="fold")
         for row in rows:
-            table.add_row(*(str(row[headers.index(col)]) for col in shown))
+            if row[headers.index("stream")] in ("", "all"):  # per-camera rows: in report.md
+                table.add_row(*(str(row[headers.index(col)]) for col in shown))
         console.print(table)
 
 

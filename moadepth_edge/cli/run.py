@@ -123,6 +123,11 @@ def run(
     depth_range: Optional[str] = typer.Option(None, "--range", help="colour range MIN:MAX metres (default: auto)"),
     smooth: float = typer.Option(0.0, "--smooth", min=0.0, max=0.99, help="temporal smoothing 0 (off) .. 0.99"),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="stop after N frames"),
+    batch_streams: bool = typer.Option(
+        True, "--batch-streams/--no-batch-streams",
+        help="several streams: the frames ready from all in one inference call (more frames per second), "
+             "or one frame per call in turn (lower latency per frame where a batch costs nearly N frames, "
+             "as on a CPU)"),
     width: Optional[int] = typer.Option(None, "--width", min=1, max=16384, help="requested frame width"),
     height: Optional[int] = typer.Option(None, "--height", min=1, max=16384, help="requested frame height"),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.1, help="requested camera frame rate"),

@@ -56,7 +56,8 @@ def run_streams(*, model: Path, camera: list[str] | None, source: list[str] | No
                 save_depth: Path | None, depth_format: str, pointcloud: Path | None,
                 intrinsics: list[str] | None, stride: int, colormap: str, depth_range: str | None,
                 smooth: float, max_frames: int | None, width: int | None, height: int | None,
-                fps: float | None, source_timeout: float, overwrite: bool, **one_stream: Any) -> int:
+                fps: float | None, source_timeout: float, overwrite: bool, batch_streams: bool = True,
+                **one_stream: Any) -> int:
     """`run` over several streams; the same options as one stream, except the ROS 2 and live
     view ones (refused: they take one stream)."""
     from ..runtime.backends import load_backend
@@ -103,7 +104,7 @@ def run_streams(*, model: Path, camera: list[str] | None, source: list[str] | No
             for s, given in zip(streams, intr):
                 s.metric = MetricScale(runner.artifact.model_cfg, *given, origin=f"--intrinsics of {s.name}")
             pipeline = MultiPipeline(runner, streams, [progress], smooth=smooth, colorizer=colorizer,
-                                     max_frames=max_frames)
+                                     max_frames=max_frames, batching=batch_streams)
             streams = []  # the pipeline owns and closes them from here
             try:
                 with signals.deferred():

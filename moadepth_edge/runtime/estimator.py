@@ -62,6 +62,7 @@ class DepthEstimator:
         max_frames: int | None = None,
         schedule: str | None = None,
         names: Sequence[str] | None = None,
+        batching: bool = True,
     ) -> Iterator[Result]:
         """Yield a Result (index, image, depth, latency_s, fps, capture timestamp, age_s) per
         frame of `source`, with capture and inference overlapped. A file yields every frame in
@@ -71,7 +72,8 @@ class DepthEstimator:
 
         A list of sources streams them all at once: the frames ready from every stream go
         through one batched inference call, and each Result's `stream` names its stream
-        (`names`, else camN / the file stem / streamK; `max_frames` is per stream). A stream
+        (`names`, else camN / the file stem / streamK; `max_frames` is per stream;
+        `batching=False`: one frame per call, in turn, for lower latency per frame). A stream
         that stalls does not hold up the others; one whose source fails ends, the others go
         on, and the RunFailure is raised once they are done."""
         if isinstance(source, (list, tuple)):
@@ -103,7 +105,8 @@ class DepthEstimator:
                 src = spec if isinstance(spec, Source) else open_source(spec, width, height, fps)
                 m = self.metric  # the estimator's camera for every stream, each its own scale state
                 streams.append(Stream(name, src, metric=MetricScale(m.cfg, m.intrinsics, m.size, m.origin)))
-            pipeline = MultiPipeline(self.backend, streams, smooth=smooth, max_frames=max_frames)
+            pipeline = MultiPipeline(self.backend, streams, smooth=smooth, max_frames=max_frames,
+                                     batching=batching)
         except BaseException:  # what was opened must not stay open
             for s in streams:
                 s.source.close()

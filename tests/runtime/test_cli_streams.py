@@ -46,6 +46,16 @@ def test_each_stream_writes_every_frame_under_its_own_name(tiny_onnx, two_clips,
         assert f"  {name}: {n} frames" in proc.stderr
 
 
+def test_no_batch_streams_runs_one_frame_per_call(tiny_onnx, two_clips, tmp_path):
+    front, rear = two_clips
+    out = tmp_path / "out"
+    proc = run_cli("run", tiny_onnx, "--source", front, "--source", rear, "--headless", "--no-batch-streams",
+                   "--save-depth", out / "depth")
+    assert proc.returncode == 0, proc.stderr
+    assert "1.00 frames per inference call (at most 1)" in proc.stderr
+    assert len(list((out / "depth" / "front").iterdir())) == 12 and len(list((out / "depth" / "rear").iterdir())) == 7
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--camera", "3", "--camera", "3"], "--camera 3 is given twice"),
     (["-s", "{front}", "-s", "{rear}", "--save-bag", "{tmp}/x.mcap"], "--save-bag takes one stream"),
