@@ -6,6 +6,8 @@ the same whatever the worker count, and a resumed run sees the batches it would 
 """
 from __future__ import annotations
 
+import ctypes
+import sys
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,20 @@ from .sample import DepthReader, Sample
 from .transforms import Augment, resize_sample
 
 torch = lazy_import("torch")
+M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+
+
+def fix_mmap_threshold(limit: int = 128 * 1024) -> bool:
+    """Keep glibc from raising its mmap threshold (it does after freeing a large block). A
+    cache of small long-lived samples between large short-lived render and batch buffers then
+    pins the heap: measured 1.6 MB of RSS per cached 96x128 sample (16 GB for `make
+    demo-model`'s 10,000 rooms) against 0.1 MB with the threshold fixed. True when set."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, limit))
+    except (OSError, AttributeError):  # not glibc (musl): nothing to fix
+        return False
 
 
 class DepthDataset(torch.utils.data.Dataset):
@@ -37,6 +53,8 @@ class DepthDataset(torch.utils.data.Dataset):
         self.canonical_focal = canonical_focal
         self.epoch = 0
         self._cache: dict[int, Sample] | None = {} if cache else None
+        if cache:
+            fix_mmap_threshold()
 
     def set_epoch(self, epoch: int) -> None:
         """Changes the augmentation draws; call at the start of every epoch."""
