@@ -1,4 +1,4 @@
-"""Accuracy cost of each INT8 form against FP32 on a trained model, with ONNX Runtime on the CPU.
+"""Accuracy cost of each INT8 form (and FP16) against FP32 on a trained model, with ONNX Runtime on the CPU.
 
     python -m moadepth_edge train --out runs/tiny --preset moadepth-tiny --data synthetic:256 \\
         --clip none --epochs 8 --lr 1e-3 --train-all --cache
@@ -6,7 +6,8 @@
 
 Forms (`--forms`): `cpu-int8` is the `--profile cpu-int8` export exactly as shipped (uint8
 frame in, ONNX Runtime's CPU graph, dynamic activation ranges); `asymmetric` the static uint8
-Q/DQ file; `symmetric` the Q/DQ file TensorRT takes. The static forms calibrate on synthetic
+Q/DQ file; `symmetric` the Q/DQ file TensorRT takes; `fp16` the FP16 export (`--precision fp16`:
+FP16 weights and activations, LayerNorm / Softmax / head kept FP32, as for TensorRT). The static forms calibrate on synthetic
 training frames (`--calib`). Each is scored with the FP32 export on held-out synthetic frames
 (rooms the training never saw) and on real NYU frames: delta1 / AbsRel / RMSE against ground
 truth, and the delta1 agreement with FP32 (share of pixels within 1.25x of FP32's depth).
@@ -23,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-FORMS = ("cpu-int8", "asymmetric", "symmetric")
+FORMS = ("cpu-int8", "asymmetric", "symmetric", "fp16")
 AGREEMENT_MIN, DELTA1_MAX_DIFF = 0.99, 0.005
 
 
@@ -31,9 +32,8 @@ def predict(model, frame_bgr: np.ndarray) -> np.ndarray:
     """Depth in metres at the frame's size from (session, preprocessor)."""
     from moadepth_edge.formats.preprocess import depth_to_frame
 
-    session, prep = model
-    (depth,) = session.run(None, {session.get_inputs()[0].name: prep(frame_bgr)})
-    return depth_to_frame(depth, frame_bgr.shape[:2])
+    backend, prep = model
+    return depth_to_frame(backend.infer(prep(frame_bgr)), frame_bgr.shape[:2])
 
 
 def score(models: dict, samples, protocol) -> dict[str, dict[str, float]]:
@@ -60,10 +60,11 @@ def score(models: dict, samples, protocol) -> dict[str, dict[str, float]]:
 
 
 def export_forms(checkpoint: str, folder: Path, forms: list[str], calib: str, calib_method: str) -> dict:
-    """{"fp32" and each form: (session, preprocessor)} for the checkpoint's exports."""
-    import onnxruntime as ort
-
+    """{"fp32" and each form: (the runtime's ONNX Runtime backend, preprocessor)} for the
+    checkpoint's exports (the backend's session options, as `run` uses them: ORT's default
+    optimisations crash on the FP16 graph)."""
     from moadepth_edge.export import export_onnx
+    from moadepth_edge.runtime.backends import load_backend
     from moadepth_edge.formats.preprocess import Preprocessor
     from moadepth_edge.formats.profile import load_profile
 
@@ -71,11 +72,12 @@ def export_forms(checkpoint: str, folder: Path, forms: list[str], calib: str, ca
     for form in forms:
         if form == "cpu-int8":
             opts = load_profile("cpu-int8").export.options()
+        elif form == "fp16":
+            opts = {"precision": "fp16"}
         else:
             opts = {"precision": "int8", "calib_method": calib_method, "int8_activations": form}
         artifacts[form] = export_onnx(checkpoint, folder / f"{form}.onnx", calib=calib, **opts)
-    return {k: (ort.InferenceSession(str(folder / f"{k}.onnx"), providers=["CPUExecutionProvider"]), Preprocessor(a))
-            for k, a in artifacts.items()}
+    return {k: (load_backend(folder / f"{k}.onnx", "onnxruntime"), Preprocessor(a)) for k, a in artifacts.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
         sets.append(("NYU samples", NYUSyncReader(nyu_list_in(args.nyu, "test")), Protocol("standard")))
 
-    print(f"\nINT8 vs FP32, {args.checkpoint}; static forms: {args.calib_method} calibration on {args.calib}")
-    print(f"{'data':19s} {'form':11s} {'n':>3s} {'d1 fp32':>8s} {'d1 int8':>8s} {'d1 diff':>8s} "
-          f"{'AbsRel fp32/int8':>17s} {'RMSE fp32/int8':>15s} {'agreement':>9s} {'ok':>3s}")
+    print(f"\nINT8 / FP16 vs FP32, {args.checkpoint}; static INT8 forms: {args.calib_method} calibration on {args.calib}")
+    print(f"{'data':19s} {'form':11s} {'n':>3s} {'d1 fp32':>8s} {'d1 form':>8s} {'d1 diff':>8s} "
+          f"{'AbsRel fp32/form':>17s} {'RMSE fp32/form':>15s} {'agreement':>9s} {'ok':>3s}")
     for label, reader, protocol in sets:
         r = score(models, list(reader), protocol)
         f = r["fp32"]
