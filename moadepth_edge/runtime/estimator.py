@@ -77,7 +77,7 @@ class DepthEstimator:
         that stalls does not hold up the others; one whose source fails ends, the others go
         on, and the RunFailure is raised once they are done."""
         if isinstance(source, (list, tuple)):
-            yield from self._streams(list(source), names, width, height, fps, smooth, max_frames)
+            yield from self._streams(list(source), names, width, height, fps, smooth, max_frames, batching)
             return
         src = source if isinstance(source, Source) else open_source(source, width, height, fps)
         try:
@@ -89,7 +89,7 @@ class DepthEstimator:
         yield from pipeline.results()
 
     def _streams(self, sources: list, names: Sequence[str] | None, width: int | None, height: int | None,
-                 fps: float | None, smooth: float, max_frames: int | None) -> Iterator[Result]:
+                 fps: float | None, smooth: float, max_frames: int | None, batching: bool) -> Iterator[Result]:
         from .stream_names import stream_names
         from .streams import MultiPipeline, Stream
 

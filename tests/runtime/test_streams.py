@@ -208,6 +208,23 @@ def test_estimator_streams_a_list_of_sources(tiny_onnx, clip, clip7):
             list(est.stream([str(clip.video), str(clip7.video)], names=["x", "x"]))
 
 
+def test_estimator_streams_one_frame_per_call_when_asked(tiny_onnx, clip, clip7):
+    with DepthEstimator(tiny_onnx, threads=1) as est:
+        calls: list[int] = []
+        infer = est.backend.infer
+        est.backend.infer = lambda batch: (calls.append(len(batch)), infer(batch))[1]  # type: ignore[method-assign]
+        sources = [str(clip.video), str(clip7.video)]
+        one = {(r.stream, r.index): r.depth for r in est.stream(sources, names=["a", "b"], max_frames=4,
+                                                                 batching=False)}
+        assert set(calls) == {1} and len(calls) >= 8  # (a frame in flight at --max-frames is dropped)
+        calls.clear()
+        batched = {(r.stream, r.index): r.depth for r in est.stream(sources, names=["a", "b"], max_frames=4)}
+        assert max(calls) <= 2 and sum(calls) >= 8
+    assert one.keys() == batched.keys()
+    for key, depth in one.items():
+        np.testing.assert_allclose(depth, batched[key], rtol=1e-4, atol=1e-4)
+
+
 def test_estimator_raises_a_streams_failure_once_the_others_are_done(tiny_onnx, clip, clip7):
     with DepthEstimator(tiny_onnx, threads=1) as est:
         seen: dict[str, int] = {}
