@@ -270,7 +270,9 @@ def _print_summary(report: Report) -> None:
                              overflow="fold")
         for row in rows:
             if row[headers.index("stream")] in ("", "all"):  # per-camera rows: in report.md
-                table.add_row(*(str(row[headers.index(col)]) for col in shown))
+                cells = (row[headers.index(col)] for col in shown)
+                table.add_row(*(f"{v:.1f}" if isinstance(v, float) and not col.startswith("x ") else str(v)
+                                for col, v in zip(shown, cells)))
         console.print(table)
 
 
