@@ -91,7 +91,7 @@ def occluded(room: Room, p: np.ndarray, dirs: np.ndarray, dist: np.ndarray) -> n
         idx = np.flatnonzero((_enter(p, dirs, piece.bound) < dist) & ~blocked)
         for part in piece.parts:
             if idx.size:
-                t_p, _ = _hit(part, p[idx], dirs[idx])
+                t_p = _enter(p[idx], dirs[idx], part) if isinstance(part, Box) else _hit(part, p[idx], dirs[idx])[0]
                 blocked[idx[t_p < dist[idx]]] = True
     return blocked
 

@@ -219,14 +219,14 @@ def random_room(seed: int) -> Room:
              _mat(rng, (PLAIN,), 0.6, 0.95))
     b = _Builder(rng, size)
     wood = _mat(rng, (WOOD, PLAIN, WOOD), 0.15, 0.7, (0.05, 0.2))
-    counts = {_table: (0, 3), _bed: (0, 2), _shelf: (0, 4), _cabinet: (0, 5), _sofa: (0, 2)}
+    counts = {_table: (0, 3), _bed: (0, 2), _shelf: (0, 4), _cabinet: (1, 6), _sofa: (0, 2)}
     for make, (lo, hi) in counts.items():
         for _ in range(int(rng.integers(lo, hi))):
             make(b, wood) if make in (_table, _bed, _shelf) else make(b)
     for kind, p in (("door", 0.6), ("window", 0.5), ("picture", 0.5), ("picture", 0.3)):
         if rng.random() < p:
             _on_wall(b, kind)
-    for _ in range(int(rng.integers(0, 8))):
+    for _ in range(int(rng.integers(1, 10))):
         _clutter(b)
     for _ in range(int(rng.integers(0, 3)) if rng.random() < 0.4 else 0):
         _pole(b)
