@@ -15,7 +15,7 @@ import numpy as np
 from .pinhole import Camera, camera_rays, rotation
 from .rooms import Room
 from .sample import Intrinsics, nyu_intrinsics
-from .scene import Box, _hit_box, _hit_cylinder, _hit_room, albedo
+from .scene import Box, _grain, _hit_box, _hit_cylinder, _hit_room, _surface_uv, albedo
 
 
 def _hit(obj, o: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +129,7 @@ def render_room(room: Room, camera: Camera, size: tuple[int, int],
         room, o, dirs, lambda box: _candidates(box, camera, size, k))
     p = o + dirs * t[:, None]
     base = albedo(room.noise, p, normal, material_id, materials)
+    base *= (0.8 + 0.4 * _grain(room.noise.T, _surface_uv(p, normal) * 3.1))[:, None]  # fine surface detail
     light = np.asarray(room.ambient, np.float32) * _occlusion(room, p, normal)[:, None]
     lift = p + normal * 2e-3
     sigma = max(soft * w, 0.5)

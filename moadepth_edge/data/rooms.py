@@ -47,9 +47,17 @@ def _tint(rng: np.random.Generator, base: float, spread: float = 0.12) -> tuple[
     return tuple(float(c) for c in np.clip(base + rng.uniform(-spread, spread, 3), 0.03, 1.0))
 
 
-def _mat(rng: np.random.Generator, kinds: tuple[int, ...], lo: float = 0.15, hi: float = 0.9,
+def _color(rng: np.random.Generator, lo: float, hi: float) -> tuple[float, float, float]:
+    """A surface colour: mostly greys, beiges and browns, sometimes a saturated hue."""
+    hue = rng.uniform(0, 2 * np.pi)
+    chroma = rng.uniform(0.0, 0.4) if rng.random() < 0.2 else rng.uniform(0.0, 0.15)
+    rgb = rng.uniform(lo, hi) * (1 + chroma * np.cos(hue - np.array([0, 2.1, 4.2])))
+    return tuple(float(c) for c in np.clip(rgb, 0.02, 1.0))
+
+
+def _mat(rng: np.random.Generator, kinds: tuple[int, ...], lo: float = 0.06, hi: float = 0.9,
          scale: tuple[float, float] = (0.1, 0.5)) -> Material:
-    a = _tint(rng, rng.uniform(lo, hi))
+    a = _color(rng, lo, hi)
     b = tuple(float(c) for c in np.clip(np.array(a) * rng.uniform(0.45, 0.85), 0, 1))
     return Material(a, b, int(rng.choice(kinds)), float(rng.uniform(*scale)))
 
@@ -239,7 +247,7 @@ def random_room(seed: int) -> Room:
             c, s = np.cos(piece.bound.yaw), np.sin(piece.bound.yaw)
             x, y, z = piece.bound.center
             lights.append(Light((x - 0.4 * s, y, z - 0.4 * c), _tint(rng, rng.uniform(1.0, 3.0), 0.1)))
-    ambient = _tint(rng, rng.uniform(0.05, 0.25), 0.03)
+    ambient = _tint(rng, rng.uniform(0.03, 0.15), 0.02)
     return Room(size, walls, tuple(b.pieces), tuple(lights), ambient, rng.random((64, 64)).astype(np.float32),
                 float(rng.uniform(0, 0.4)) if rng.random() < 0.25 else 0.0,
                 float(rng.uniform(0, 0.06)) if rng.random() < 0.25 else 0.0)
