@@ -50,6 +50,24 @@ def heldout_delta1(folder: Path) -> str:
     return ""
 
 
+def save_picture(model, sample, path: Path) -> None:
+    """real frame | predicted depth | ground truth (black: no measurement), 0.5-8 m, half size."""
+    import cv2
+
+    from moadepth_edge.formats.camera import depth_scale
+    from moadepth_edge.runtime.viz import colorize
+    from moadepth_edge.train.evaluate import predict
+
+    pred = predict(model, [sample.rgb])[0]
+    k = sample.intrinsics
+    if k is not None:
+        pred = pred * np.float32(depth_scale(model.cfg, k.fx, k.fy, sample.rgb.shape[:2]))
+    truth = np.where(sample.valid, sample.depth, 0.0)
+    row = np.concatenate([sample.rgb[:, :, ::-1], colorize(pred, 0.5, 8.0), colorize(truth, 0.5, 8.0)], axis=1)
+    h, w = row.shape[:2]
+    cv2.imwrite(str(path), cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+
+
 def main(argv: list[str] | None = None) -> int:
     from moadepth_edge.cli.eval import checkpoint_folder
     from moadepth_edge.data.spec import open_reader
@@ -64,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--median-frames", type=int, default=64, help="training-style frames for the constant")
     ap.add_argument("--data", default="synthetic:1000:rooms", help="the training data the constant comes from")
     ap.add_argument("--size", default="120x160", help="rendered size of those frames, HxW")
+    ap.add_argument("--picture", type=Path, help="write frame | predicted | truth of the last checkpoint here")
+    ap.add_argument("--picture-frame", type=int, default=0, help="which NYU frame the picture shows")
     args = ap.parse_args(argv)
 
     protocol = get_protocol("standard")
@@ -74,9 +94,12 @@ def main(argv: list[str] | None = None) -> int:
              score_constant(const, reader, protocol), "")]
     for path in [Path(DEMO_CHECKPOINT), *args.checkpoints]:
         folder = checkpoint_folder(path)
-        result = evaluate(load_checkpoint(folder), reader, protocol)
+        model = load_checkpoint(folder).eval()
+        result = evaluate(model, reader, protocol)
         name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)
         rows.append((name, result.metrics, heldout_delta1(folder)))
+    if args.picture is not None:
+        save_picture(model, reader[args.picture_frame], args.picture)
     print(f"\n{len(reader)} NYU frames ({args.nyu}), standard protocol (Eigen crop, 1e-3..10 m, metric)\n")
     print("| model | delta1 | AbsRel | RMSE (m) | held-out synthetic delta1 |")
     print("| --- | ---: | ---: | ---: | ---: |")
