@@ -94,3 +94,23 @@ def test_spec_selects_the_style():
         open_reader("synthetic:3:rooms:rooms", "train")
     with pytest.raises(UserError, match="style"):
         SyntheticReader(3, style="castles")
+
+
+def test_render_script_writes_a_folder_the_folder_reader_reads(tmp_path):
+    """scripts/render_rooms.py: the frames as rendered, depth in mm, the camera in intrinsics.json."""
+    import importlib.util
+    from pathlib import Path
+
+    from moadepth_edge.data.folder import FolderReader
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "render_rooms.py"
+    spec = importlib.util.spec_from_file_location("render_rooms", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path / "d"), "--spec", "synthetic:3:rooms", "--size", "24x32", "--jobs", "1"]) == 0
+    reader, truth = FolderReader(tmp_path / "d"), SyntheticReader(3, size=(24, 32), style="rooms")
+    assert len(reader) == 3
+    a, b = reader[2], truth[2]
+    np.testing.assert_array_equal(a.rgb, b.rgb)
+    np.testing.assert_allclose(a.depth[a.valid], b.depth[a.valid], atol=6e-4)  # millimetres
+    assert a.intrinsics == b.intrinsics
