@@ -4,16 +4,35 @@ Accepted layouts (the first that matches):
 - `rgb/` and `depth/` sub-folders whose files share a stem (`rgb/0001.jpg`, `depth/0001.png`);
 - flat files `rgb_<id>.<ext>` with `depth_<id>.*` or `sync_depth_<id>.*` beside them.
 Depth files are single-channel images or .npy arrays, divided by `depth_scale` (units per metre).
+An `intrinsics.json` in the folder (fx, fy, cx, cy in the images' pixels, as `write_clip` and
+`scripts/render_rooms.py` write it) gives every pair those intrinsics.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..errors import UserError
 from ..formats.image_files import image_files
 from .pairs import Pair, PairReader
+from .sample import Intrinsics
 
 DEPTH_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+
+
+def folder_intrinsics(folder: Path) -> Intrinsics | None:
+    """The intrinsics in `folder/intrinsics.json`, None without that file."""
+    path = folder / "intrinsics.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        k = Intrinsics(*(float(data[key]) for key in ("fx", "fy", "cx", "cy")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{path}: needs numbers fx, fy, cx, cy ({exc})") from None
+    if not (k.fx > 0 and k.fy > 0):
+        raise UserError(f"{path}: focal lengths must be positive, got fx {k.fx} fy {k.fy}")
+    return k
 
 
 def folder_pairs(folder: Path) -> list[Pair]:
@@ -22,14 +41,14 @@ def folder_pairs(folder: Path) -> list[Pair]:
         images, depth_dir, prefixes = image_files(folder / "rgb"), folder / "depth", ("",)
     else:
         images, depth_dir, prefixes = image_files(folder, prefix="rgb_"), folder, ("depth_", "sync_depth_")
-    pairs = []
+    pairs, k = [], folder_intrinsics(folder)
     for image in images:
         key = image.stem[len("rgb_"):] if depth_dir == folder else image.stem
         candidates = [depth_dir / f"{p}{key}{s}" for p in prefixes for s in DEPTH_SUFFIXES]
         depth = next((c for c in candidates if c.is_file()), None)
         if depth is None:
             raise UserError(f"no depth file for {image} (looked for {candidates[0].name} and similar)")
-        pairs.append(Pair(image, depth))
+        pairs.append(Pair(image, depth, k))
     return pairs
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# texture kinds
-PLAIN, CHECKER, STRIPES, WOOD, TILES = range(5)
+# texture kinds (PLANKS: wooden floor boards, CARPET: fine fibre noise)
+PLAIN, CHECKER, STRIPES, WOOD, TILES, PLANKS, CARPET = range(7)
 CAMERA_ZONE_Z = 1.4  # cameras stay in z < this; furniture starts beyond it plus a margin
 
 
@@ -124,7 +124,7 @@ def _hit_room(o: np.ndarray, dirs: np.ndarray, size: tuple[float, float, float])
 def _hit_box(o: np.ndarray, dirs: np.ndarray, box: Box):
     c, s = np.cos(box.yaw), np.sin(box.yaw)
     rot = np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]], dtype=np.float32)  # world -> box
-    lo_ = rot @ (o - np.asarray(box.center, dtype=np.float32))
+    lo_ = (o - np.asarray(box.center, dtype=np.float32)) @ rot.T  # o: (3,) or one per ray (N, 3)
     ld = dirs @ rot.T
     half = np.asarray(box.half, dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -143,18 +143,18 @@ def _hit_box(o: np.ndarray, dirs: np.ndarray, box: Box):
 
 def _hit_cylinder(o: np.ndarray, dirs: np.ndarray, cyl: Cylinder):
     cx, cz = cyl.center_xz
-    ox, oz = o[0] - cx, o[2] - cz
+    ox, oz, oy = o[..., 0] - cx, o[..., 2] - cz, o[..., 1]  # o: (3,) or one per ray (N, 3)
     dx, dy, dz = dirs[:, 0], dirs[:, 1], dirs[:, 2]
     a = dx * dx + dz * dz
     b = 2 * (ox * dx + oz * dz)
     disc = b * b - 4 * a * (ox * ox + oz * oz - cyl.radius ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         t_side = (-b - np.sqrt(disc)) / (2 * a)
-        y = o[1] + t_side * dy
+        y = oy + t_side * dy
         side = (disc >= 0) & (t_side > 1e-4) & (y >= 0) & (y <= cyl.height)
-        t_top = (cyl.height - o[1]) / dy
+        t_top = (cyl.height - oy) / dy
     px, pz = ox + t_top * dx, oz + t_top * dz
-    top = (t_top > 1e-4) & (px * px + pz * pz <= cyl.radius ** 2) & (o[1] > cyl.height)
+    top = (t_top > 1e-4) & (px * px + pz * pz <= cyl.radius ** 2) & (oy > cyl.height)
     t = np.where(side, t_side, np.where(top, t_top, np.inf))
     normal = np.zeros_like(dirs)
     normal[:, 0] = np.where(side, (ox + t_side * dx) / cyl.radius, 0)
@@ -179,6 +179,14 @@ def _texture(mat: Material, uv: np.ndarray, grain: np.ndarray) -> np.ndarray:
     elif mat.texture == TILES:
         fu, fv = u - np.floor(u), v - np.floor(v)
         mix = ((fu < 0.06) | (fv < 0.06)).astype(np.float32)
+    elif mat.texture == PLANKS:  # boards 1 period wide, 4 long, staggered, each its own shade
+        row = np.floor(u)
+        col = np.floor(v / 4 + 0.37 * row)
+        shade = np.modf(np.sin(row * 12.9898 + col * 78.233) * 43758.5453)[0] ** 2
+        gap = ((u - row) < 0.04) | ((v / 4 + 0.37 * row - col) < 0.01)
+        mix = np.where(gap, 1.0, 0.6 * shade + 0.25 * grain).astype(np.float32)
+    elif mat.texture == CARPET:
+        mix = grain ** 2
     else:
         mix = 0.3 * grain
     a, b = np.asarray(mat.color_a, np.float32), np.asarray(mat.color_b, np.float32)
@@ -206,11 +214,11 @@ def _grain(noise: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return top * (1 - f[:, 0]) + bot * f[:, 0]
 
 
-def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Colour (N, 3) float in [0, 1] and ray parameter t (N,) of the nearest hit of each ray."""
-    o = origin.astype(np.float32)
+def intersect(scene: Scene, o: np.ndarray, dirs: np.ndarray):
+    """Nearest hit of each ray: t (N,), unit normals (N, 3), material index (N,) into the
+    returned material list (walls, floor, ceiling, then each box and cylinder)."""
     t, normal, surface = _hit_room(o, dirs, scene.size)
-    material_id = surface.astype(np.int64)  # 0..2 walls/floor/ceiling, then boxes, cylinders
+    material_id = surface.astype(np.int64)
     materials = list(scene.walls)
     for obj in (*scene.boxes, *scene.cylinders):
         if isinstance(obj, Box):
@@ -222,15 +230,28 @@ def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray
         normal = np.where(closer[:, None], n_obj, normal)
         material_id = np.where(closer, len(materials), material_id)
         materials.append(obj.material)
+    return t, normal, material_id, materials
 
-    p = o + dirs * t[:, None]
+
+def albedo(noise: np.ndarray, p: np.ndarray, normal: np.ndarray, material_id: np.ndarray,
+           materials: list[Material]) -> np.ndarray:
+    """Surface colour (N, 3) at hit points p with their normals and material indices."""
     uv = _surface_uv(p, normal)
-    grain = _grain(scene.noise, uv)
-    albedo = np.empty_like(p)
+    grain = _grain(noise, uv)
+    out = np.zeros_like(p)
     for k, mat in enumerate(materials):
         sel = material_id == k
         if sel.any():
-            albedo[sel] = _texture(mat, uv[sel], grain[sel])
+            out[sel] = _texture(mat, uv[sel], grain[sel])
+    return out
+
+
+def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour (N, 3) float in [0, 1] and ray parameter t (N,) of the nearest hit of each ray."""
+    o = origin.astype(np.float32)
+    t, normal, material_id, materials = intersect(scene, o, dirs)
+    p = o + dirs * t[:, None]
+    color = albedo(scene.noise, p, normal, material_id, materials)
 
     to_light = np.asarray(scene.light, np.float32) - p
     dist2 = np.einsum("ij,ij->i", to_light, to_light)
@@ -239,7 +260,7 @@ def cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray
     cam_dist = np.linalg.norm(to_cam, axis=1)
     head = np.abs(np.einsum("ij,ij->i", normal, to_cam)) / np.maximum(cam_dist, 1e-6) / (1 + 0.1 * cam_dist ** 2)
     light = 0.15 + 0.5 * ceiling + 0.6 * head
-    color = albedo * light[:, None]
+    color = color * light[:, None]
     # aerial perspective: distant surfaces fade towards the haze colour
     fade = 1.0 - np.exp(-scene.haze * cam_dist)
     color = color * (1 - fade[:, None]) + np.asarray(scene.haze_color, np.float32) * fade[:, None]

@@ -1,8 +1,9 @@
 """The one data spec parser, for `train --data`, `eval --data`, `export --calib` and
 `bench --data`: `kind:path`, e.g. `nyu:/data/nyu/test_files.txt`.
 
-    synthetic[:N[:focal=S|LO-HI]]  N procedural frames (train: seeds 0.., test: held-out
-                         seeds), the focal length times S, or times a per-frame draw from LO-HI
+    synthetic[:N[:rooms][:focal=S|LO-HI]]  N procedural frames (train: seeds 0.., test:
+                         held-out seeds); `rooms`: furnished rooms through a random camera
+                         (default: boxes); the focal length times S, or a draw from LO-HI
     nyu:LIST|DIR|FILE.mat  BTS sync list (a folder: its {split}_files.txt), or the labeled .mat
     densedepth:CSV       DenseDepth `image,depth` CSV (a header row is skipped)
     kitti:LIST|DIR       KITTI depth (uint16, metres x 256)
@@ -82,11 +83,15 @@ def open_reader(
 
 
 def _synthetic_options(text: str, spec: str) -> dict:
-    """`focal=S` / `focal=LO-HI` after synthetic:N."""
-    focal = None
+    """`rooms` / `boxes` and `focal=S` / `focal=LO-HI` after synthetic:N."""
+    from .synthetic import STYLES
+
+    focal, style = None, None
     for part in filter(None, text.split(":")):
         key, eq, value = part.partition("=")
-        if key == "focal" and eq and focal is None:
+        if part in STYLES and style is None:
+            style = part
+        elif key == "focal" and eq and focal is None:
             try:
                 lo, dash, hi = value.partition("-")
                 focal = (float(lo), float(hi)) if dash else float(value)
@@ -95,8 +100,8 @@ def _synthetic_options(text: str, spec: str) -> dict:
                                 f"got {value!r} in {spec!r}") from None
         else:
             raise UserError(f"unknown or repeated synthetic option {part!r} in {spec!r}; "
-                            "use synthetic:N[:focal=S|LO-HI]")
-    return {} if focal is None else {"focal_scale": focal}
+                            "use synthetic:N[:rooms][:focal=S|LO-HI]")
+    return {**({} if focal is None else {"focal_scale": focal}), **({} if style is None else {"style": style})}
 
 
 def iter_images(spec: str, split: Literal["train", "test"] = "train") -> Iterator[np.ndarray]:

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import UserError
 from .files import write_depth_png
 from .sample import DepthReader, Intrinsics, Sample, make_sample, nyu_intrinsics
+from .pinhole import Camera, camera_rays
 from .scene import CAMERA_ZONE_Z, Scene, cast, random_scene
 
 FocalScale = Union[float, tuple[float, float]]
@@ -30,35 +31,11 @@ MAX_DEPTH = 10.0
 HELDOUT_SEED_OFFSET = 1_000_000
 
 
-@dataclass(frozen=True)
-class Camera:
-    """A pinhole camera in the room: position (x, y, z) metres, yaw (left/right) and pitch
-    (up/down) in radians; yaw 0 looks down +z."""
-
-    position: tuple[float, float, float]
-    yaw: float
-    pitch: float
-
-
-def _rotation(yaw: float, pitch: float) -> np.ndarray:
-    """Camera (OpenCV axes) -> world (y up) rotation."""
-    flip = np.diag([1.0, -1.0, 1.0])  # camera y points down, world y up
-    cp, sp = np.cos(pitch), np.sin(pitch)
-    pitch_m = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # positive pitch looks down
-    cy, sy = np.cos(yaw), np.sin(yaw)
-    yaw_m = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    return (yaw_m @ pitch_m @ flip).astype(np.float32)
-
-
 def render(scene: Scene, camera: Camera, size: tuple[int, int] = (480, 640),
            intrinsics: Intrinsics | None = None) -> tuple[np.ndarray, np.ndarray]:
     """RGB uint8 (H, W, 3) and camera-z depth float32 (H, W) metres of `scene` from `camera`."""
     h, w = size
-    k = intrinsics or nyu_intrinsics(h, w)
-    u, v = np.meshgrid(np.arange(w, dtype=np.float32) + 0.5, np.arange(h, dtype=np.float32) + 0.5)
-    # rays with camera-z component 1, so the hit parameter t *is* the depth
-    rays = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u)], axis=-1).reshape(-1, 3)
-    dirs = rays @ _rotation(camera.yaw, camera.pitch).T
+    dirs = camera_rays(camera, size, intrinsics)
     color, depth = cast(scene, np.asarray(camera.position, np.float32), dirs)
     rgb = (np.power(color, 1 / 2.2) * 255 + 0.5).astype(np.uint8).reshape(h, w, 3)
     return rgb, depth.astype(np.float32).reshape(h, w)
@@ -117,30 +94,54 @@ def frame_focal_scale(seed: int, focal_scale: FocalScale) -> float:
     return float(np.exp(np.random.default_rng([seed, 2]).uniform(np.log(lo), np.log(hi))))
 
 
-def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: float = 1.0) -> Sample:
+STYLES = ("boxes", "rooms")
+
+
+def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: float = 1.0,
+                  style: str = "boxes") -> Sample:
     """One random room seen from one random viewpoint, as a Sample with exact depth and the
-    intrinsics used (the training focal length times `focal_scale`)."""
+    intrinsics used (the training focal length times `focal_scale`).
+
+    style "boxes": a room of boxes and cylinders lit from the camera, with haze (scene.py);
+    "rooms": a furnished room, lit by its ceiling lights and windows, through a random
+    consumer camera (rooms.py, room_render.py, photo.py)."""
     k = camera_intrinsics(size, focal_scale)
-    scene = random_scene(seed)
-    camera = random_camera(scene, np.random.default_rng([seed, 1]))
-    rgb, depth = render(scene, camera, size, k)
-    return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH, intrinsics=k, name=f"synthetic-{seed}")
+    if style == "rooms":
+        from .photo import develop
+        from .room_render import render_room
+        from .room_view import room_camera
+        from .rooms import random_room
+
+        camera, room = room_camera(random_room(seed), np.random.default_rng([seed, 1]))
+        linear, depth = render_room(room, camera, size, k)
+        rgb = develop(linear, np.random.default_rng([seed, 3]))
+    elif style == "boxes":
+        scene = random_scene(seed)
+        camera = random_camera(scene, np.random.default_rng([seed, 1]))
+        rgb, depth = render(scene, camera, size, k)
+    else:
+        raise UserError(f"unknown synthetic style {style!r}; use one of: {', '.join(STYLES)}")
+    name = f"synthetic-{seed}" if style == "boxes" else f"synthetic-{style}-{seed}"
+    return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH, intrinsics=k, name=name)
 
 
 class SyntheticReader(DepthReader):
     """`n` random synthetic frames. split "train" uses seeds seed.., "heldout" seeds
     HELDOUT_SEED_OFFSET + seed.., so the splits never share a room. focal_scale: one scale
-    for every frame, or a (low, high) range each frame draws from (`frame_focal_scale`)."""
+    for every frame, or a (low, high) range each frame draws from (`frame_focal_scale`).
+    style: the renderer (`render_sample`)."""
 
     kind = "synthetic"
 
     def __init__(self, n: int, *, size: tuple[int, int] = (120, 160), seed: int = 0,
-                 split: str = "train", focal_scale: FocalScale = 1.0) -> None:
+                 split: str = "train", focal_scale: FocalScale = 1.0, style: str = "boxes") -> None:
         if n <= 0:
             raise UserError(f"synthetic data needs a positive frame count, got {n}")
         if split not in ("train", "heldout"):
             raise UserError(f"synthetic split must be train or heldout, got {split!r}")
-        self.n, self.size = n, size
+        if style not in STYLES:
+            raise UserError(f"unknown synthetic style {style!r}; use one of: {', '.join(STYLES)}")
+        self.n, self.size, self.style = n, size, style
         self.base = seed + (HELDOUT_SEED_OFFSET if split == "heldout" else 0)
         self.focal_scale = _focal_range(focal_scale)
 
@@ -149,7 +150,7 @@ class SyntheticReader(DepthReader):
 
     def load(self, index: int) -> Sample:
         seed = self.base + index
-        return render_sample(seed, self.size, frame_focal_scale(seed, self.focal_scale))
+        return render_sample(seed, self.size, frame_focal_scale(seed, self.focal_scale), self.style)
 
 
 # ---------------------------------------------------------------------------------------------

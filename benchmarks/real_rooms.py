@@ -1,0 +1,112 @@
+"""How synthetic-trained checkpoints do on real rooms: the NYU samples, the standard protocol.
+
+    python benchmarks/real_rooms.py runs/a runs/b --nyu ../shared/data/nyu_samples --median-frames 64
+
+Scores each checkpoint (a checkpoint folder or a run folder: its best/), the bundled demo
+model, and the best constant depth (the median of the valid depths of N training-style frames,
+`--data`) on the NYU frames with the standard protocol (valid 1e-3..10 m, Eigen crop, metric:
+no median scaling), by the same code as `moadepth-edge eval CKPT --data nyu:DIR`. Prints a
+Markdown table with each run's best held-out synthetic delta1 (its eval.csv) where it has one.
+Never train on the NYU frames: they are the only real test this project has.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def constant_depth(spec: str, n: int, size: tuple[int, int]) -> float:
+    """The median valid depth of the first n training frames of `spec`."""
+    from moadepth_edge.data.spec import open_reader
+
+    reader = open_reader(spec, "train", synthetic_size=size)
+    return float(np.median(np.concatenate([reader[i].depth[reader[i].valid] for i in range(min(n, len(reader)))])))
+
+
+def score_constant(value: float, reader, protocol) -> dict[str, float]:
+    """Metrics of one depth for every pixel, averaged per image like `evaluate`."""
+    from moadepth_edge.train.metrics import MetricAverager, evaluate_depth
+
+    avg = MetricAverager()
+    for i in range(len(reader)):
+        s = reader[i]
+        avg.update(evaluate_depth(np.full(s.depth.shape, value, np.float32), s.depth, protocol, s.valid))
+    return avg.result()
+
+
+def heldout_delta1(folder: Path) -> str:
+    """The best held-out delta1 in a run folder's eval.csv ('' when there is none)."""
+    for run in (folder, folder.parent):
+        path = run / "eval.csv"
+        if path.is_file():
+            rows = [r for r in csv.DictReader(path.open()) if r.get("delta1")]
+            return f"{max(float(r['delta1']) for r in rows):.3f}" if rows else ""
+    return ""
+
+
+def save_picture(model, sample, path: Path) -> None:
+    """real frame | predicted depth | ground truth (black: no measurement), 0.5-8 m, half size."""
+    import cv2
+
+    from moadepth_edge.formats.camera import depth_scale
+    from moadepth_edge.runtime.viz import colorize
+    from moadepth_edge.train.evaluate import predict
+
+    pred = predict(model, [sample.rgb])[0]
+    k = sample.intrinsics
+    if k is not None:
+        pred = pred * np.float32(depth_scale(model.cfg, k.fx, k.fy, sample.rgb.shape[:2]))
+    truth = np.where(sample.valid, sample.depth, 0.0)
+    row = np.concatenate([sample.rgb[:, :, ::-1], colorize(pred, 0.5, 8.0), colorize(truth, 0.5, 8.0)], axis=1)
+    h, w = row.shape[:2]
+    cv2.imwrite(str(path), cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from moadepth_edge.cli.eval import checkpoint_folder
+    from moadepth_edge.data.spec import open_reader
+    from moadepth_edge.demo import DEMO_CHECKPOINT
+    from moadepth_edge.model.checkpoint import load_checkpoint
+    from moadepth_edge.train.evaluate import evaluate
+    from moadepth_edge.train.metrics import get_protocol
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("checkpoints", nargs="*", type=Path)
+    ap.add_argument("--nyu", required=True, help="NYU folder with test_files.txt (the samples)")
+    ap.add_argument("--median-frames", type=int, default=64, help="training-style frames for the constant")
+    ap.add_argument("--data", default="synthetic:1000:rooms", help="the training data the constant comes from")
+    ap.add_argument("--size", default="120x160", help="rendered size of those frames, HxW")
+    ap.add_argument("--picture", type=Path, help="write frame | predicted | truth of the last checkpoint here")
+    ap.add_argument("--picture-frame", type=int, default=0, help="which NYU frame the picture shows")
+    args = ap.parse_args(argv)
+
+    protocol = get_protocol("standard")
+    reader = open_reader(f"nyu:{args.nyu}", "test")
+    size = tuple(int(v) for v in args.size.split("x"))
+    const = constant_depth(args.data, args.median_frames, size)
+    rows = [(f"constant {const:.2f} m (median of {args.median_frames} `{args.data}` frames)",
+             score_constant(const, reader, protocol), "")]
+    for path in [Path(DEMO_CHECKPOINT), *args.checkpoints]:
+        folder = checkpoint_folder(path)
+        model = load_checkpoint(folder).eval()
+        result = evaluate(model, reader, protocol)
+        name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)
+        rows.append((name, result.metrics, heldout_delta1(folder)))
+    if args.picture is not None:
+        save_picture(model, reader[args.picture_frame], args.picture)
+    print(f"\n{len(reader)} NYU frames ({args.nyu}), standard protocol (Eigen crop, 1e-3..10 m, metric)\n")
+    print("| model | delta1 | AbsRel | RMSE (m) | held-out synthetic delta1 |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, m, held in rows:
+        print(f"| {name} | {m['delta1']:.3f} | {m['abs_rel']:.3f} | {m['rmse']:.3f} | {held} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Render synthetic training frames to a folder, in parallel, for `train --data folder:DIR`.
+
+    python scripts/render_rooms.py runs/rooms-data --spec synthetic:10000:rooms --size 120x160 --jobs 2
+
+Writes `DIR/rgb/NNNNNN.png` (the frame exactly as rendered), `DIR/depth/NNNNNN.png` (uint16
+mm, 0 = invalid) and `DIR/intrinsics.json` (the frames' camera), the layout `folder:DIR` reads. On a 2-core machine this renders about twice
+as fast as the trainer's single data worker and lets the training itself run at full speed.
+Frames already on disk are kept, so an interrupted render resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
+    import cv2
+
+    from moadepth_edge.data.files import write_depth_png
+    from moadepth_edge.data.spec import open_reader
+
+    spec, out, size, start, stop = job
+    cv2.setNumThreads(1)
+    reader, folder = open_reader(spec, "train", synthetic_size=size), Path(out)
+    done = 0
+    for i in range(start, stop):
+        rgb_path = folder / "rgb" / f"{i:06d}.png"
+        if rgb_path.is_file():
+            continue
+        s = reader[i]
+        write_depth_png(folder / "depth" / f"{i:06d}.png", s.depth)
+        cv2.imwrite(str(rgb_path.with_suffix(".tmp.png")), s.rgb[:, :, ::-1])
+        rgb_path.with_suffix(".tmp.png").rename(rgb_path)  # the rgb file last: a frame is whole
+        done += 1
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    from moadepth_edge.data.spec import open_reader
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--spec", default="synthetic:10000:rooms", help="a synthetic data spec")
+    ap.add_argument("--size", default="120x160", help="HxW")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    size = tuple(int(v) for v in args.size.split("x"))
+    reader = open_reader(args.spec, "train", synthetic_size=size)
+    n = len(reader)
+    for sub in ("rgb", "depth"):
+        (args.out / sub).mkdir(parents=True, exist_ok=True)
+    k = reader[0].intrinsics
+    (args.out / "intrinsics.json").write_text(json.dumps(
+        {**asdict(k), "width": size[1], "height": size[0], "spec": args.spec}, indent=2) + "\n")
+    chunk = 250
+    jobs = [(args.spec, str(args.out), size, a, min(a + chunk, n)) for a in range(0, n, chunk)]
+    t0 = time.time()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            done = sum(pool.map(_render, jobs))
+    else:
+        done = sum(map(_render, jobs))
+    dt = time.time() - t0
+    print(f"{done} frames rendered in {dt:.0f} s ({done / max(dt, 1e-9):.1f} frames/s, {args.jobs} jobs) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
