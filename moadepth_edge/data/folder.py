@@ -5,7 +5,7 @@ Accepted layouts (the first that matches):
 - flat files `rgb_<id>.<ext>` with `depth_<id>.*` or `sync_depth_<id>.*` beside them.
 Depth files are single-channel images or .npy arrays, divided by `depth_scale` (units per metre).
 An `intrinsics.json` in the folder (fx, fy, cx, cy in the images' pixels, as `write_clip` and
-`scripts/render_rooms.py` write it) gives every pair those intrinsics.
+`python -m moadepth_edge.data.render_folder` write it) gives every pair those intrinsics.
 """
 from __future__ import annotations
 

@@ -96,21 +96,32 @@ def test_spec_selects_the_style():
         SyntheticReader(3, style="castles")
 
 
-def test_render_script_writes_a_folder_the_folder_reader_reads(tmp_path):
-    """scripts/render_rooms.py: the frames as rendered, depth in mm, the camera in intrinsics.json."""
-    import importlib.util
-    from pathlib import Path
-
+def test_render_folder_writes_a_folder_the_folder_reader_reads(tmp_path):
+    """`python -m moadepth_edge.data.render_folder`: the frames as rendered, depth in mm, the
+    camera in intrinsics.json."""
     from moadepth_edge.data.folder import FolderReader
+    from moadepth_edge.data.render_folder import main
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "render_rooms.py"
-    spec = importlib.util.spec_from_file_location("render_rooms", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.main([str(tmp_path / "d"), "--spec", "synthetic:3:rooms", "--size", "24x32", "--jobs", "1"]) == 0
+    assert main([str(tmp_path / "d"), "--spec", "synthetic:3:rooms", "--size", "24x32", "--jobs", "1"]) == 0
     reader, truth = FolderReader(tmp_path / "d"), SyntheticReader(3, size=(24, 32), style="rooms")
     assert len(reader) == 3
     a, b = reader[2], truth[2]
     np.testing.assert_array_equal(a.rgb, b.rgb)
     np.testing.assert_allclose(a.depth[a.valid], b.depth[a.valid], atol=6e-4)  # millimetres
     assert a.intrinsics == b.intrinsics
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--size", "24"], "--size takes HEIGHTxWIDTH"),
+    (["--spec", "nyu:/data"], "--spec takes a synthetic data spec"),
+    (["--spec", "synthetic:3:castles"], "unknown or repeated synthetic option 'castles'"),
+])
+def test_render_folder_mistakes_are_one_line_before_any_frame(tmp_path, capsys, args, message):
+    from moadepth_edge.data.render_folder import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "d"), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "d" / "rgb").exists() or not any((tmp_path / "d" / "rgb").iterdir())

@@ -1,6 +1,6 @@
 """Render synthetic training frames to a folder, in parallel, for `train --data folder:DIR`.
 
-    python scripts/render_rooms.py runs/rooms-data --spec synthetic:10000:rooms --size 120x160 --jobs 2
+    python -m moadepth_edge.data.render_folder runs/rooms-data --spec synthetic:10000:rooms --size 120x160 --jobs 2
 
 Writes `DIR/rgb/NNNNNN.png` (the frame exactly as rendered), `DIR/depth/NNNNNN.png` (uint16
 mm, 0 = invalid) and `DIR/intrinsics.json` (the frames' camera), the layout `folder:DIR` reads. On a 2-core machine this renders about twice
@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ..errors import UserError
+from ..outputs import output_dir, write_bytes, write_text
 
 
 def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
     import cv2
 
-    from moadepth_edge.data.files import write_depth_png
-    from moadepth_edge.data.spec import open_reader
+    from .files import write_depth_png
+    from .spec import open_reader
 
     spec, out, size, start, stop = job
     cv2.setNumThreads(1)
@@ -36,28 +36,40 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
             continue
         s = reader[i]
         write_depth_png(folder / "depth" / f"{i:06d}.png", s.depth)
-        cv2.imwrite(str(rgb_path.with_suffix(".tmp.png")), s.rgb[:, :, ::-1])
-        rgb_path.with_suffix(".tmp.png").rename(rgb_path)  # the rgb file last: a frame is whole
+        ok, encoded = cv2.imencode(".png", s.rgb[:, :, ::-1])
+        if not ok:
+            raise UserError(f"the PNG encoder refused frame {i}")
+        write_bytes(rgb_path, encoded.tobytes())  # the rgb file last (atomic): a frame is whole
         done += 1
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
-    from moadepth_edge.data.spec import open_reader
+    from .spec import open_reader
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m moadepth_edge.data.render_folder",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--spec", default="synthetic:10000:rooms", help="a synthetic data spec")
     ap.add_argument("--size", default="120x160", help="HxW")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
-    size = tuple(int(v) for v in args.size.split("x"))
-    reader = open_reader(args.spec, "train", synthetic_size=size)
+    try:
+        size = tuple(int(v) for v in args.size.split("x"))
+        if len(size) != 2 or min(size) < 8 or args.jobs < 1:
+            raise ValueError
+        if not args.spec.startswith("synthetic"):
+            raise UserError(f"--spec takes a synthetic data spec, got {args.spec!r}")
+        reader = open_reader(args.spec, "train", synthetic_size=size)  # type: ignore[arg-type]
+        for sub in ("rgb", "depth"):
+            output_dir(args.out / sub, "out")
+    except ValueError:
+        ap.error(f"--size takes HEIGHTxWIDTH (each >= 8) and --jobs a positive count, got {args.size!r}, {args.jobs}")
+    except UserError as exc:
+        ap.error(str(exc))
     n = len(reader)
-    for sub in ("rgb", "depth"):
-        (args.out / sub).mkdir(parents=True, exist_ok=True)
     k = reader[0].intrinsics
-    (args.out / "intrinsics.json").write_text(json.dumps(
+    write_text(args.out / "intrinsics.json", json.dumps(
         {**asdict(k), "width": size[1], "height": size[0], "spec": args.spec}, indent=2) + "\n")
     chunk = 250
     jobs = [(args.spec, str(args.out), size, a, min(a + chunk, n)) for a in range(0, n, chunk)]
