@@ -4,9 +4,11 @@
 
 Scores each checkpoint (a checkpoint folder or a run folder: its best/), the bundled demo
 model, and the best constant depth (the median of the valid depths of N training-style frames,
-`--data`) on the NYU frames with the standard protocol (valid 1e-3..10 m, Eigen crop, metric:
+`--data`) and their layout (per-pixel median depth, no image) on the NYU frames with the standard protocol (valid 1e-3..10 m, Eigen crop, metric:
 no median scaling), by the same code as `moadepth-edge eval CKPT --data nyu:DIR`. Prints a
-Markdown table with each run's best held-out synthetic delta1 (its eval.csv) where it has one.
+Markdown table with each run's best held-out synthetic delta1 (its eval.csv) where it has one,
+and whether a model sees layout at all (`structure`: the correlation of its log depth with the
+measured log depth, and the spread of its prediction), which delta1 alone hides on three frames.
 Never train on the NYU frames: they are the only real test this project has.
 """
 from __future__ import annotations
@@ -21,23 +23,60 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def constant_depth(spec: str, n: int, size: tuple[int, int]) -> float:
-    """The median valid depth of the first n training frames of `spec`."""
+def training_depths(spec: str, n: int, size: tuple[int, int]) -> np.ndarray:
+    """The depth maps of the first n training frames of `spec`, [n, H, W], NaN where invalid."""
     from moadepth_edge.data.spec import open_reader
 
     reader = open_reader(spec, "train", synthetic_size=size)
-    return float(np.median(np.concatenate([reader[i].depth[reader[i].valid] for i in range(min(n, len(reader)))])))
+    return np.stack([np.where(s.valid, s.depth, np.nan) for s in (reader[i] for i in range(min(n, len(reader))))])
 
 
-def score_constant(value: float, reader, protocol) -> dict[str, float]:
-    """Metrics of one depth for every pixel, averaged per image like `evaluate`."""
+def fixed_map(depth: np.ndarray):
+    """A 'model' that ignores the image: `depth` (HxW) stretched to each frame."""
+    import cv2
+
+    return lambda rgb: cv2.resize(depth.astype(np.float32), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def score(predict_fn, reader, protocol) -> dict[str, float]:
+    """Metrics of predict_fn(rgb) -> depth on each frame, averaged per image like `evaluate`."""
     from moadepth_edge.train.metrics import MetricAverager, evaluate_depth
 
     avg = MetricAverager()
     for i in range(len(reader)):
         s = reader[i]
-        avg.update(evaluate_depth(np.full(s.depth.shape, value, np.float32), s.depth, protocol, s.valid))
+        avg.update(evaluate_depth(predict_fn(s.rgb), s.depth, protocol, s.valid))
     return avg.result()
+
+
+def structure(predict_fn, reader, protocol) -> tuple[float, float]:
+    """Whether a model sees the room's layout or only guesses a scale, per frame averaged: the
+    correlation of log predicted with log measured depth over the scored pixels (0: no layout;
+    scale-invariant, so a constant scores 0 however well its value is chosen) and the spread of
+    the prediction, its 90th / 10th percentile (1.0: one depth for the whole frame)."""
+    from moadepth_edge.train.metrics import eval_mask
+
+    corr, spread = [], []
+    for i in range(len(reader)):
+        s = reader[i]
+        mask = eval_mask(s.depth, protocol, s.valid)
+        p = predict_fn(s.rgb)[mask].astype(np.float64)
+        lp, lg = np.log(np.clip(p, 1e-3, None)), np.log(s.depth[mask].astype(np.float64))
+        corr.append(float(np.corrcoef(lp, lg)[0, 1]) if lp.std() > 1e-9 else 0.0)
+        spread.append(float(np.percentile(p, 90) / max(np.percentile(p, 10), 1e-3)))
+    return float(np.mean(corr)), float(np.mean(spread))
+
+
+def measured_spread(reader, protocol) -> float:
+    """The spread (90th / 10th percentile) of the measured depth, per frame averaged."""
+    from moadepth_edge.train.metrics import eval_mask
+
+    out = []
+    for i in range(len(reader)):
+        s = reader[i]
+        g = s.depth[eval_mask(s.depth, protocol, s.valid)]
+        out.append(float(np.percentile(g, 90) / np.percentile(g, 10)))
+    return float(np.mean(out))
 
 
 def heldout_delta1(folder: Path) -> str:
@@ -73,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from moadepth_edge.data.spec import open_reader
     from moadepth_edge.demo import DEMO_CHECKPOINT
     from moadepth_edge.model.checkpoint import load_checkpoint
-    from moadepth_edge.train.evaluate import evaluate
+    from moadepth_edge.train.evaluate import evaluate, predict
     from moadepth_edge.train.metrics import get_protocol
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -89,22 +128,28 @@ def main(argv: list[str] | None = None) -> int:
     protocol = get_protocol("standard")
     reader = open_reader(f"nyu:{args.nyu}", "test")
     size = tuple(int(v) for v in args.size.split("x"))
-    const = constant_depth(args.data, args.median_frames, size)
+    depths = training_depths(args.data, args.median_frames, size)
+    const = float(np.nanmedian(depths))
+    layout = fixed_map(np.nanmedian(depths, axis=0))
     rows = [(f"constant {const:.2f} m (median of {args.median_frames} `{args.data}` frames)",
-             score_constant(const, reader, protocol), "")]
+             score(fixed_map(np.full((1, 1), const)), reader, protocol), "", (0.0, 1.0)),
+            ("layout prior: their per-pixel median depth, no image", score(layout, reader, protocol), "",
+             structure(layout, reader, protocol))]
     for path in [Path(DEMO_CHECKPOINT), *args.checkpoints]:
         folder = checkpoint_folder(path)
         model = load_checkpoint(folder).eval()
         result = evaluate(model, reader, protocol)
         name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)
-        rows.append((name, result.metrics, heldout_delta1(folder)))
+        rows.append((name, result.metrics, heldout_delta1(folder),
+                     structure(lambda rgb: predict(model, [rgb])[0], reader, protocol)))
     if args.picture is not None:
         save_picture(model, reader[args.picture_frame], args.picture)
     print(f"\n{len(reader)} NYU frames ({args.nyu}), standard protocol (Eigen crop, 1e-3..10 m, metric)\n")
-    print("| model | delta1 | AbsRel | RMSE (m) | held-out synthetic delta1 |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, m, held in rows:
-        print(f"| {name} | {m['delta1']:.3f} | {m['abs_rel']:.3f} | {m['rmse']:.3f} | {held} |")
+    print("| model | delta1 | AbsRel | RMSE (m) | log-depth corr. | spread p90/p10 | held-out synthetic delta1 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| measured depth | 1 | 0 | 0 | +1.00 | {measured_spread(reader, protocol):.2f} | |")
+    for name, m, held, (corr, spread) in rows:
+        print(f"| {name} | {m['delta1']:.3f} | {m['abs_rel']:.3f} | {m['rmse']:.3f} | {corr:+.2f} | {spread:.2f} | {held} |")
     return 0
 
 

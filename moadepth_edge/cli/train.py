@@ -73,6 +73,8 @@ def train(
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT, patch embedding included (not the paper's setting)"),
     augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
+    augment_input: bool = typer.Option(False, help="at the model input: image-space texture, contrast stretch and "
+                                       "grain, which small renders lack against real frames (see README)"),
     canonical_focal: bool = typer.Option(
         False, "--canonical-focal/--no-canonical-focal", help="scale each label to the canonical camera (NYU's Kinect at the model "
         "input) by its sample's focal, so data from several cameras trains one model; inference scales back "
@@ -106,7 +108,8 @@ def train(
         out=str(out), data=data, eval_data=eval_data, eval_limit=eval_limit or None,
         data_root=str(data_root) if data_root else None,
         eval_data_root=str(eval_data_root) if eval_data_root else None, depth_scale=depth_scale,
-        synthetic_size=_size(synthetic_size), train_all=train_all, augment=augment, cache=cache,
+        synthetic_size=_size(synthetic_size), train_all=train_all, augment=augment,
+        augment_input=augment_input, cache=cache,
         save_every=save_every, device=device, progress=progress,
     ))
     try:

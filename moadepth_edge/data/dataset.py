@@ -76,12 +76,17 @@ class DepthDataset(torch.utils.data.Dataset):
         moadepth_edge.train.sampler yields them."""
         epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         sample = self.sample(index)
+        rng = np.random.default_rng([self.seed, epoch, index])
         if self.augment is not None:
-            sample = self.augment(sample, np.random.default_rng([self.seed, epoch, index]))
+            sample = self.augment(sample, rng)
         pre = self.preprocess or PreprocessCfg(size=sample.depth.shape)
         if self.canonical_focal is not None:
             sample = self.to_canonical(sample, pre)
-        return to_tensors(resize_sample(sample, tuple(pre.size)), pre)
+        sample = resize_sample(sample, tuple(pre.size))
+        if self.augment is not None:
+            sample = Sample(self.augment.at_input(sample.rgb, rng), sample.depth, sample.valid,
+                            sample.intrinsics, sample.name)
+        return to_tensors(sample, pre)
 
     def to_canonical(self, sample: Sample, pre: PreprocessCfg) -> Sample:
         """`sample` with its depth as the canonical camera would see it."""

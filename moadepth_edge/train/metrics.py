@@ -84,16 +84,21 @@ def compute_errors(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def eval_mask(gt: np.ndarray, protocol: Protocol, valid: np.ndarray | None = None) -> np.ndarray:
+    """The pixels `protocol` scores: finite ground truth within its depth range, valid, in its crop."""
+    with np.errstate(invalid="ignore"):
+        mask = np.isfinite(gt) & (gt > protocol.min_depth) & (gt < protocol.max_depth)
+    if valid is not None:
+        mask &= valid
+    return mask & crop_mask(gt.shape, protocol.crop)
+
+
 def evaluate_depth(pred: np.ndarray, gt: np.ndarray, protocol: Protocol,
                    valid: np.ndarray | None = None) -> dict[str, float] | None:
     """Metrics of one image (pred and gt HxW metres, same size); None when no pixel is valid."""
     if pred.shape != gt.shape:
         raise UserError(f"prediction {pred.shape} and ground truth {gt.shape} differ in size")
-    with np.errstate(invalid="ignore"):
-        mask = np.isfinite(gt) & (gt > protocol.min_depth) & (gt < protocol.max_depth)
-    if valid is not None:
-        mask &= valid
-    mask &= crop_mask(gt.shape, protocol.crop)
+    mask = eval_mask(gt, protocol, valid)
     if not mask.any():
         return None
     p = np.nan_to_num(pred[mask].astype(np.float64), nan=protocol.min_depth)

@@ -24,7 +24,7 @@ SAVED_FIELDS: dict[str, tuple[str, str]] = {
     **{k: ("train", k) for k in ("lr", "batch_size", "weight_decay", "schedule", "warmup_steps",
                                  "grad_clip", "amp", "eval_every", "seed", "canonical_focal")},
     **{k: ("run", k) for k in ("data", "eval_data", "eval_limit", "data_root", "eval_data_root",
-                               "depth_scale", "synthetic_size", "train_all", "augment", "cache",
+                               "depth_scale", "synthetic_size", "train_all", "augment", "augment_input", "cache",
                                "save_every")},
 }
 FREE_ON_RESUME = ("epochs", "device", "workers", "progress")

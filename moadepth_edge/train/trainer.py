@@ -18,7 +18,7 @@ from torch import nn
 from ..config import ModelCfg, TrainCfg, to_dict, validate_tree
 from ..data.dataset import DepthDataset
 from ..data.spec import open_reader
-from ..data.transforms import Augment
+from ..data.transforms import training_augment
 from ..errors import CheckpointError, UserError
 from ..model.checkpoint import load_checkpoint
 from ..model.depth_model import DepthOutput
@@ -92,7 +92,8 @@ class Trainer:
         camera = self.model.cfg.camera
         canonical = (camera.fx, camera.fy) if train_cfg.canonical_focal and camera is not None else None
         self.dataset = DepthDataset(self.train_reader, model_cfg.preprocess,
-                                    Augment() if run.augment else None, train_cfg.seed, run.cache, canonical)
+                                    training_augment(run.augment, run.augment_input), train_cfg.seed,
+                                    run.cache, canonical)
         self.sampler = ResumableSampler(len(self.dataset), batch_size=train_cfg.batch_size,
                                         world_size=self.env.world_size, rank=self.env.rank, seed=train_cfg.seed)
         self.loader = torch.utils.data.DataLoader(

@@ -246,6 +246,7 @@ def test_resume_never_unpickles_a_planted_file(run, capsys, marker, target):
      ["--preset moadepth-vitb32 (the run has --preset moadepth-tiny)", "--batch-size 2 (the run has --batch-size 4)"]),
     (["--data", "synthetic:9", "--no-augment", "--synthetic-size", "30x30"],
      ["--data synthetic:9", "--no-augment (the run has --augment)", "--synthetic-size 30x30 (the run has --synthetic-size 24x32)"]),
+    (["--augment-input"], ["--augment-input (the run has --no-augment-input)"]),
     (["--clip", "none", "--seed", "5", "--schedule", "cosine"], ["--seed 5", "--schedule cosine"]),
     (["--epochs", "0"], ["--epochs 0 ends before step 2", "--epochs 1 or more"]),
 ])

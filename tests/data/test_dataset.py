@@ -24,3 +24,13 @@ def test_epoch_changes_augmentation_and_is_reproducible():
     assert not torch.equal(ds[(3, 0)]["image"], ds[(4, 0)]["image"])
     ds.set_epoch(3)
     assert torch.equal(ds[0]["image"], ds[(3, 0)]["image"])
+
+
+def test_input_photometry_runs_after_the_resize_and_leaves_labels_alone():
+    from moadepth_edge.data.transforms import training_augment
+
+    reader, pre = SyntheticReader(1, size=(30, 40)), PreprocessCfg(size=(64, 64))
+    plain = DepthDataset(reader, pre, augment=None, seed=1)[0]
+    item = DepthDataset(reader, pre, augment=training_augment(False, True), seed=1)[0]
+    assert item["image"].shape == (3, 64, 64) and not torch.equal(item["image"], plain["image"])
+    assert torch.equal(item["depth"], plain["depth"]) and torch.equal(item["valid"], plain["valid"])

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from moadepth_edge.data.sample import Intrinsics, Sample, make_sample
-from moadepth_edge.data.transforms import Augment, color_jitter, hflip, resize_sample, scale_crop
+from moadepth_edge.data.transforms import (
+    INPUT_PHOTOMETRY, Augment, color_jitter, hflip, input_photometry, resize_sample, scale_crop, texture_field,
+    training_augment,
+)
 
 
 def _sample(h=8, w=10) -> Sample:
@@ -63,3 +66,47 @@ def test_resize_sample():
     s = resize_sample(_sample(8, 10), (4, 5))
     assert s.rgb.shape == (4, 5, 3) and s.depth.shape == (4, 5)
     assert s.intrinsics.fx == pytest.approx(50.0)
+
+
+def _fine_detail(rgb: np.ndarray) -> float:
+    import cv2
+
+    return float(np.abs(cv2.Laplacian(rgb.mean(axis=2).astype(np.float32), cv2.CV_32F)).mean())
+
+
+def test_input_photometry_gives_a_smooth_render_fine_detail_and_contrast():
+    yy, xx = np.mgrid[0:64, 0:64]
+    smooth = np.repeat((80 + xx + yy // 2).astype(np.uint8)[..., None], 3, axis=2)  # a gentle ramp
+    out = input_photometry(smooth, np.random.default_rng(0), texture=0.3, stretch=2.0, grain=0.03)
+    assert out.shape == smooth.shape and out.dtype == np.uint8
+    assert _fine_detail(out) > 5 * _fine_detail(smooth)
+    field = texture_field((64, 64), np.random.default_rng(1))
+    assert field.shape == (64, 64) and abs(float(field.std()) - 1.0) < 1e-3
+
+
+def test_augment_input_alone_leaves_geometry_and_depth_alone():
+    s = _sample(40, 50)
+    assert training_augment(False, False) is None
+    aug = training_augment(False, True)
+    assert {k: getattr(aug, k) for k in INPUT_PHOTOMETRY} == INPUT_PHOTOMETRY
+    moved = aug(s, np.random.default_rng(3))
+    np.testing.assert_array_equal(moved.rgb, s.rgb)  # no flip, zoom or jitter before the resize
+    np.testing.assert_array_equal(moved.depth, s.depth)
+    a = aug.at_input(s.rgb, np.random.default_rng([1, 2]))
+    assert not np.array_equal(a, s.rgb)
+    np.testing.assert_array_equal(a, aug.at_input(s.rgb, np.random.default_rng([1, 2])))
+    assert Augment().at_input(s.rgb, np.random.default_rng(0)) is s.rgb  # off unless asked
+
+
+def test_erase_blanks_the_whole_image_or_one_rectangle_and_nothing_else():
+    from moadepth_edge.data.transforms import erase
+
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    whole = erase(rgb, np.random.default_rng(1), blank=1.0, patch=0.0)
+    assert len(np.unique(whole)) == 1
+    part = erase(rgb, np.random.default_rng(1), blank=0.0, patch=1.0)
+    changed = np.any(part != rgb, axis=2)
+    rows, cols = np.nonzero(changed)
+    assert 0.05 * 40 * 60 < changed.sum() <= 0.5 * 40 * 60 + 60  # one rectangle of 10-50% of the area
+    assert changed[rows.min():rows.max() + 1, cols.min():cols.max() + 1].mean() > 0.9  # a rectangle
+    assert erase(rgb, np.random.default_rng(1), blank=0.0, patch=0.0) is rgb

@@ -124,3 +124,19 @@ def test_forward_grid_is_the_token_grid_depth_before_upsampling(tiny_model):
         assert grid.shape == (1, 1, 3, 4)
         torch.testing.assert_close(grid, tiny_model.forward_train(image).grid_depth)
         torch.testing.assert_close(tiny_model(image), upsample_depth(grid, (96, 128)))
+
+
+def test_a_tower_trained_from_scratch_knows_where_each_token_is():
+    """Random-init towers get 2-D sine-cosine positions: on a featureless image the tokens
+    still differ by position (open_clip's own init left 0.2% of their size), so a model can
+    learn that the floor is at the bottom."""
+    from moadepth_edge.model.clip_encoder import sincos_positions
+
+    model = build_model(get_preset("moadepth-tiny-224")).eval()
+    pos = model.encoder.visual.positional_embedding
+    assert torch.allclose(pos, sincos_positions((7, 7), pos.shape[1]))
+    assert torch.equal(pos[0], torch.zeros_like(pos[0]))  # the class token
+    with torch.no_grad():
+        tokens, _ = model._tokens(torch.full((1, 3, 224, 224), 0.5), None)
+    spread = tokens[0].std(dim=0).mean() / tokens[0].abs().mean()
+    assert spread > 0.2
