@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     from moadepth_edge.formats.camera import training_camera_text
     from moadepth_edge.outputs import output_file, write_text
 
-    h, w = (int(v) for v in args.size.lower().split("x"))
+    from moadepth_edge.data.spec import parse_size
+
+    h, w = parse_size(args.size, "--size")
     out = output_file(args.out, "--out", suffixes=(".md",))
     model = Path(args.model)
     results: dict[float, dict[str, dict[str, float]]] = {}

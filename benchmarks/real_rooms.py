@@ -103,15 +103,22 @@ def save_picture(model, sample, path: Path) -> None:
         pred = pred * np.float32(depth_scale(model.cfg, k.fx, k.fy, sample.rgb.shape[:2]))
     truth = np.where(sample.valid, sample.depth, 0.0)
     row = np.concatenate([sample.rgb[:, :, ::-1], colorize(pred, 0.5, 8.0), colorize(truth, 0.5, 8.0)], axis=1)
+    from moadepth_edge.outputs import write_bytes
+
     h, w = row.shape[:2]
-    cv2.imwrite(str(path), cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    ok, png = cv2.imencode(".png", cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    if not ok:
+        raise RuntimeError("the PNG encoder refused the picture")
+    write_bytes(path, png.tobytes())
 
 
 def main(argv: list[str] | None = None) -> int:
     from moadepth_edge.cli.eval import checkpoint_folder
-    from moadepth_edge.data.spec import open_reader
+    from moadepth_edge.data.spec import open_reader, parse_size
     from moadepth_edge.demo import DEMO_CHECKPOINT
+    from moadepth_edge.errors import UserError
     from moadepth_edge.model.checkpoint import load_checkpoint
+    from moadepth_edge.outputs import output_file
     from moadepth_edge.train.evaluate import evaluate, predict
     from moadepth_edge.train.metrics import get_protocol
 
@@ -126,8 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     protocol = get_protocol("standard")
-    reader = open_reader(f"nyu:{args.nyu}", "test")
-    size = tuple(int(v) for v in args.size.split("x"))
+    try:  # every mistake before any scoring, as one line
+        if args.median_frames < 1:
+            raise UserError(f"--median-frames must be >= 1, got {args.median_frames}")
+        if args.picture is not None:
+            output_file(args.picture, "--picture", suffixes=(".png",))
+        reader = open_reader(f"nyu:{args.nyu}", "test")
+        size = parse_size(args.size, "--size")
+        folders = [checkpoint_folder(p) for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
+    except UserError as exc:
+        ap.error(str(exc))
     depths = training_depths(args.data, args.median_frames, size)
     const = float(np.nanmedian(depths))
     layout = fixed_map(np.nanmedian(depths, axis=0))
@@ -135,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
              score(fixed_map(np.full((1, 1), const)), reader, protocol), "", (0.0, 1.0)),
             ("layout prior: their per-pixel median depth, no image", score(layout, reader, protocol), "",
              structure(layout, reader, protocol))]
-    for path in [Path(DEMO_CHECKPOINT), *args.checkpoints]:
-        folder = checkpoint_folder(path)
+    for path, folder in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], folders):
         model = load_checkpoint(folder).eval()
         result = evaluate(model, reader, protocol)
         name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)

@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "cpu-amd-epyc")
     ap.add_argument("--keep", action="store_true", help="keep the run's outputs")
     args = ap.parse_args(argv)
-    h, w = (int(v) for v in args.size.split("x"))
+    from moadepth_edge.data.spec import parse_size
+
+    h, w = parse_size(args.size, "--size")
     result = soak(args.frames, args.every, (h, w), args.keep)
     text = (f"`python benchmarks/soak.py --frames {args.frames}`: exit {result['returncode']}, "
             f"{result['depth_pngs']} depth PNGs, {result['output_gb']} GB written, {result['wall_s']} s\n\n"

@@ -114,3 +114,11 @@ def small_disk(tmp_path):
     yield make
     for folder in mounted:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory):
+    """A 12-frame 96x128 synthetic camera walk: ClipInfo (video, true depth, intrinsics)."""
+    from moadepth_edge.data.synthetic import write_clip
+
+    return write_clip(tmp_path_factory.mktemp("clip"), n_frames=12, size=(96, 128), seed=1)

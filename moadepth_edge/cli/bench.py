@@ -46,12 +46,11 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 
 def _resolutions(text: str) -> tuple[tuple[int, int], ...]:
     """"224x224,480x640" (height x width) -> ((224, 224), (480, 640))."""
+    from ..data.spec import parse_size
+
     out = []
     for item in (v.strip() for v in text.split(",") if v.strip()):
-        h, sep, w = item.lower().partition("x")
-        if not sep or not h.isdigit() or not w.isdigit() or int(h) < 1 or int(w) < 1:
-            raise UserError(f"--resolution takes HEIGHTxWIDTH items (e.g. 224x224), got {item!r}")
-        out.append((int(h), int(w)))
+        out.append(parse_size(item, "--resolution"))
     return tuple(out)
 
 

@@ -169,7 +169,7 @@ def run(
     from ..runtime.sources.base import quiet_opencv
     from ..runtime.metric_scale import MetricScale
     from ..runtime.pipeline import Pipeline
-    from ..runtime.camera_files import load_intrinsics
+    from ..data.camera_files import load_intrinsics
     from ..runtime.redact import redact
     from ..runtime.sinks import DepthSink, PointCloudSink, VideoSink, WindowSink, depth_formats, display_available
     from ..runtime.sources import open_source

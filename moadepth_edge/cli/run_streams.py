@@ -42,7 +42,7 @@ def stream_specs(cameras: list[str], sources: list[str]) -> list[str | int]:
 
 def per_stream_intrinsics(given: list[str], count: int) -> list[tuple[Any, Any]]:
     """(intrinsics, size) per stream: none given, one for all, or one per stream in order."""
-    from ..runtime.camera_files import load_intrinsics
+    from ..data.camera_files import load_intrinsics
 
     if given and len(given) not in (1, count):
         raise UserError(f"--intrinsics is given {len(given)} times for {count} streams: give it once "

@@ -22,14 +22,6 @@ from ..outputs import output_dir
 _FLAG_OF = {"num_workers": "workers"}
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--synthetic-size must be HEIGHTxWIDTH, e.g. 120x160, got {text!r}") from None
-    return h, w
-
-
 def _checked(cfg: Any) -> Any:
     """validate_tree(cfg), its errors named by the CLI option that set the field."""
     try:
@@ -102,13 +94,14 @@ def train(
     if schedule is not None and schedule not in ("constant", "cosine", "onecycle"):
         raise UserError(f"--schedule: expected constant, cosine or onecycle, got {schedule!r}")
     train_cfg = _checked(dataclasses.replace(TrainCfg(amp=amp, canonical_focal=canonical_focal), **{k: v for k, v in given.items() if v is not None}))
+    from ..data.spec import parse_size
     from ..train.run_spec import RunSpec
 
     run = _checked(RunSpec(
         out=str(out), data=data, eval_data=eval_data, eval_limit=eval_limit or None,
         data_root=str(data_root) if data_root else None,
         eval_data_root=str(eval_data_root) if eval_data_root else None, depth_scale=depth_scale,
-        synthetic_size=_size(synthetic_size), train_all=train_all, augment=augment,
+        synthetic_size=parse_size(synthetic_size, "--synthetic-size", minimum=0), train_all=train_all, augment=augment,
         augment_input=augment_input, cache=cache,
         save_every=save_every, device=device, progress=progress,
     ))

@@ -9,11 +9,11 @@ An `intrinsics.json` in the folder (fx, fy, cx, cy in the images' pixels, as `wr
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import UserError
 from ..formats.image_files import image_files
+from .camera_files import load_intrinsics
 from .pairs import Pair, PairReader
 from .sample import Intrinsics
 
@@ -21,18 +21,10 @@ DEPTH_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
 
 def folder_intrinsics(folder: Path) -> Intrinsics | None:
-    """The intrinsics in `folder/intrinsics.json`, None without that file."""
+    """The intrinsics in `folder/intrinsics.json` (read as `run --intrinsics` reads it), None
+    without that file."""
     path = folder / "intrinsics.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        k = Intrinsics(*(float(data[key]) for key in ("fx", "fy", "cx", "cy")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path}: needs numbers fx, fy, cx, cy ({exc})") from None
-    if not (k.fx > 0 and k.fy > 0):
-        raise UserError(f"{path}: focal lengths must be positive, got fx {k.fx} fy {k.fy}")
-    return k
+    return load_intrinsics(str(path))[0] if path.is_file() else None
 
 
 def folder_pairs(folder: Path) -> list[Pair]:

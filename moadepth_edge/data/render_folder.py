@@ -45,7 +45,7 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .spec import open_reader
+    from .spec import open_reader, parse_size
 
     ap = argparse.ArgumentParser(prog="python -m moadepth_edge.data.render_folder",
                                  description=__doc__.split("\n\n")[0])
@@ -55,16 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     try:
-        size = tuple(int(v) for v in args.size.split("x"))
-        if len(size) != 2 or min(size) < 8 or args.jobs < 1:
-            raise ValueError
+        size = parse_size(args.size, "--size", minimum=8)
+        if args.jobs < 1:
+            raise UserError(f"--jobs takes a positive count, got {args.jobs}")
         if not args.spec.startswith("synthetic"):
             raise UserError(f"--spec takes a synthetic data spec, got {args.spec!r}")
-        reader = open_reader(args.spec, "train", synthetic_size=size)  # type: ignore[arg-type]
+        reader = open_reader(args.spec, "train", synthetic_size=size)
         for sub in ("rgb", "depth"):
             output_dir(args.out / sub, "out")
-    except ValueError:
-        ap.error(f"--size takes HEIGHTxWIDTH (each >= 8) and --jobs a positive count, got {args.size!r}, {args.jobs}")
     except UserError as exc:
         ap.error(str(exc))
     n = len(reader)

@@ -29,6 +29,16 @@ DEFAULT_SYNTHETIC = {"train": 1000, "test": 100}
 SYNTHETIC_SIZE = (240, 320)
 
 
+def parse_size(text: str, option: str, minimum: int = 1) -> tuple[int, int]:
+    """"HEIGHTxWIDTH" (e.g. 120x160) -> (height, width); one UserError line naming `option`
+    unless both are integers >= minimum."""
+    h, sep, w = text.strip().lower().partition("x")
+    if not sep or not h.isdigit() or not w.isdigit() or min(int(h), int(w)) < minimum:
+        each = f" (each >= {minimum})" if minimum > 1 else ""
+        raise UserError(f"{option} takes HEIGHTxWIDTH{each}, e.g. 120x160, got {text!r}")
+    return int(h), int(w)
+
+
 def open_reader(
     spec: str,
     split: Literal["train", "test"] = "train",

@@ -97,6 +97,13 @@ def frame_focal_scale(seed: int, focal_scale: FocalScale) -> float:
 STYLES = ("boxes", "rooms")
 
 
+def check_style(style: str) -> str:
+    """`style` when it names a renderer; UserError listing them otherwise."""
+    if style not in STYLES:
+        raise UserError(f"unknown synthetic style {style!r}; use one of: {', '.join(STYLES)}")
+    return style
+
+
 def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: float = 1.0,
                   style: str = "boxes") -> Sample:
     """One random room seen from one random viewpoint, as a Sample with exact depth and the
@@ -106,7 +113,7 @@ def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: fl
     "rooms": a furnished room, lit by its ceiling lights and windows, through a random
     consumer camera (rooms.py, room_render.py, photo.py)."""
     k = camera_intrinsics(size, focal_scale)
-    if style == "rooms":
+    if check_style(style) == "rooms":
         from .photo import develop
         from .room_render import render_room
         from .room_view import room_camera
@@ -115,12 +122,10 @@ def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: fl
         camera, room = room_camera(random_room(seed), np.random.default_rng([seed, 1]))
         linear, depth = render_room(room, camera, size, k)
         rgb = develop(linear, np.random.default_rng([seed, 3]))
-    elif style == "boxes":
+    else:
         scene = random_scene(seed)
         camera = random_camera(scene, np.random.default_rng([seed, 1]))
         rgb, depth = render(scene, camera, size, k)
-    else:
-        raise UserError(f"unknown synthetic style {style!r}; use one of: {', '.join(STYLES)}")
     name = f"synthetic-{seed}" if style == "boxes" else f"synthetic-{style}-{seed}"
     return make_sample(rgb, depth, min_depth=1e-3, max_depth=MAX_DEPTH, intrinsics=k, name=name)
 
@@ -139,9 +144,7 @@ class SyntheticReader(DepthReader):
             raise UserError(f"synthetic data needs a positive frame count, got {n}")
         if split not in ("train", "heldout"):
             raise UserError(f"synthetic split must be train or heldout, got {split!r}")
-        if style not in STYLES:
-            raise UserError(f"unknown synthetic style {style!r}; use one of: {', '.join(STYLES)}")
-        self.n, self.size, self.style = n, size, style
+        self.n, self.size, self.style = n, size, check_style(style)
         self.base = seed + (HELDOUT_SEED_OFFSET if split == "heldout" else 0)
         self.focal_scale = _focal_range(focal_scale)
 

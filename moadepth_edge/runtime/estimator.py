@@ -29,7 +29,7 @@ class DepthEstimator:
     extra keyword options go to the backend (e.g. providers="cuda", threads=2).
 
     `intrinsics`: your camera's, so depth is in metres through your lens (f_camera / f_training,
-    formats/camera.py): "fx,fy,cx,cy" or a calibration file (runtime/camera_files.py), an
+    formats/camera.py): "fx,fy,cx,cy" or a calibration file (data/camera_files.py), an
     Intrinsics or (fx, fy, cx, cy) for the frames you pass, or (Intrinsics, (width, height)).
     Without them depth is in the training camera's scale (`metric.summary()` says which)."""
 

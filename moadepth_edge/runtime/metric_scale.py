@@ -15,7 +15,7 @@ from ..config import ModelCfg
 from ..data.sample import Intrinsics
 from ..formats.camera import depth_scale, training_camera_text
 from ..errors import UserError
-from .camera_files import Size, at_frame_size, load_intrinsics
+from ..data.camera_files import Size, at_frame_size, load_intrinsics
 
 
 def camera_arg(value: Any) -> tuple[Intrinsics | None, Size | None]:

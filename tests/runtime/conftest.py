@@ -7,14 +7,6 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory):
-    """A 12-frame 96x128 synthetic camera walk: ClipInfo (video, true depth, intrinsics)."""
-    from moadepth_edge.data.synthetic import write_clip
-
-    return write_clip(tmp_path_factory.mktemp("clip"), n_frames=12, size=(96, 128), seed=1)
-
-
 def read_video(path: Path) -> list:
     """Every frame OpenCV decodes from `path` (empty when it does not open)."""
     import cv2

@@ -10,7 +10,7 @@ import pytest
 
 from moadepth_edge.data.sample import Intrinsics
 from moadepth_edge.errors import UserError
-from moadepth_edge.runtime.camera_files import at_frame_size, load_intrinsics
+from moadepth_edge.data.camera_files import at_frame_size, load_intrinsics
 
 K = np.array([[600.0, 0, 330.0], [0, 610.0, 245.0], [0, 0, 1]])
 

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .._lazy import lazy_import
-from ..data.sample import Intrinsics
+from .sample import Intrinsics
 from ..errors import UserError
 
 Size = tuple[int, int]  # (width, height)
