@@ -123,9 +123,8 @@ def create_clip(cfg: ModelCfg, pretrained: bool) -> tuple[nn.Module, Any]:
 
 def sincos_positions(grid: tuple[int, int], dim: int) -> torch.Tensor:
     """2-D sine-cosine positional embedding [1 + h*w, dim] (the class token's row zero), as
-    MAE initialises ViTs trained from scratch. open_clip's random init (std width**-0.5) is
-    ~5% of a patch token's size: measured on the tiny demo tower, the position left in its last
-    tokens was 0.2% of their size, so a model could not tell the floor from the ceiling."""
+    MAE initialises ViTs trained from scratch, in place of open_clip's random draw (std
+    width**-0.5), which the tiny presets then keep frozen."""
     h, w = grid
     quarter = dim // 4
     omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / max(quarter, 1))

@@ -128,8 +128,7 @@ def test_forward_grid_is_the_token_grid_depth_before_upsampling(tiny_model):
 
 def test_a_tower_trained_from_scratch_knows_where_each_token_is():
     """Random-init towers get 2-D sine-cosine positions: on a featureless image the tokens
-    still differ by position (open_clip's own init left 0.2% of their size), so a model can
-    learn that the floor is at the bottom."""
+    still differ by position, so a model can learn that the floor is at the bottom."""
     from moadepth_edge.model.clip_encoder import sincos_positions
 
     model = build_model(get_preset("moadepth-tiny-224")).eval()
