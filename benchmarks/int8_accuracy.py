@@ -84,11 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", help="a trained checkpoint folder")
     ap.add_argument("--forms", default=",".join(FORMS), help=f"comma-separated, of {', '.join(FORMS)}")
-    ap.add_argument("--calib", default="synthetic:32", help="calibration images (train split); cpu-int8: checks")
+    ap.add_argument("--style", default="rooms", choices=("rooms", "boxes"),
+                    help="synthetic renderer for the held-out frames and the default calibration (the model's training scenes)")
+    ap.add_argument("--calib", help="calibration images (train split; default synthetic:32:STYLE); cpu-int8: checks")
     ap.add_argument("--calib-method", default="percentile", help="static forms: minmax | percentile | entropy")
     ap.add_argument("--heldout", type=int, default=32, help="held-out synthetic frames")
     ap.add_argument("--nyu", type=Path, help="folder with NYU frames and a list file")
     args = ap.parse_args(argv)
+    args.calib = args.calib or f"synthetic:32:{args.style}"
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
     if not forms or set(forms) - set(FORMS):
         ap.error(f"--forms takes {', '.join(FORMS)}")
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     models = export_forms(args.checkpoint, Path(tempfile.mkdtemp(prefix="int8-accuracy-")), forms,
                          args.calib, args.calib_method)
     max_depth = models["fp32"][1].artifact.model_cfg.bins.max_depth
-    sets = [("synthetic held-out", SyntheticReader(args.heldout, size=(240, 320), split="heldout"),
+    sets = [("synthetic held-out", SyntheticReader(args.heldout, size=(240, 320), split="heldout", style=args.style),
              Protocol("synthetic", crop="none", max_depth=max_depth))]
     if args.nyu:
         from moadepth_edge.data.nyu import NYUSyncReader, nyu_list_in

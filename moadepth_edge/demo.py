@@ -28,6 +28,14 @@ DEMO_CHECKPOINT = Path(__file__).with_name("assets") / "demo-tiny"
 DEMO_CLIP_SEED = 90210  # a room and a camera walk that training never rendered
 
 
+def demo_clip(out: Path, frames: int, size: tuple[int, int] = (240, 320),
+              on_frame: Callable[[int], None] | None = None):
+    """The demo's clip: a hand-held walk through a furnished room training never saw."""
+    from .data.synthetic import write_clip
+
+    return write_clip(out, n_frames=frames, size=size, seed=DEMO_CLIP_SEED, style="rooms", on_frame=on_frame)
+
+
 @dataclass
 class DemoSummary:
     frames: int
@@ -65,9 +73,10 @@ class AccuracySink(Sink):
 
 
 def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
-             size: tuple[int, int] = (240, 320), say: Callable[[str], None] = print) -> DemoSummary:
-    """Run the whole demo into `out`; returns (and writes) the summary."""
-    from .data.synthetic import write_clip
+             size: tuple[int, int] = (240, 320), say: Callable[[str], None] = print,
+             on_frame: Callable[[int], None] | None = None) -> DemoSummary:
+    """Run the whole demo into `out`; returns (and writes) the summary. on_frame(i): clip frame i
+    is rendered (for a progress bar)."""
     from .export.onnx import export_onnx
     from .runtime.backends import load_backend
     from .runtime.pipeline import Pipeline
@@ -80,8 +89,8 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     onnx_path = out / "model-fp32.onnx"
     say(f"1/3 exporting {ckpt} -> {onnx_path} (adapters fused, parity-checked against PyTorch)")
     export_onnx(ckpt, onnx_path)
-    say(f"2/3 rendering a {frames}-frame synthetic camera walk ({size[1]}x{size[0]})")
-    clip = write_clip(out / "clip", n_frames=frames, size=size, seed=DEMO_CLIP_SEED)
+    say(f"2/3 rendering a {frames}-frame walk through a synthetic furnished room ({size[1]}x{size[0]})")
+    clip = demo_clip(out / "clip", frames, size, on_frame)
     say("3/3 streaming it through `run`'s pipeline on ONNX Runtime (CPU)")
     accuracy = AccuracySink(clip.read_depth, keep_index=frames // 2)
     video = out / "run.mp4"

@@ -40,12 +40,11 @@ def test_bundled_model_reads_depth_from_the_image(demo_out):
     """The shipped model must beat a constant guess at the clip's own median depth."""
     import numpy as np
 
-    from moadepth_edge.data.synthetic import write_clip
-    from moadepth_edge.demo import DEMO_CLIP_SEED
+    from moadepth_edge.demo import demo_clip
     from moadepth_edge.train.metrics import MetricAverager, evaluate_depth, get_protocol
 
     out, summary = demo_out
-    clip = write_clip(out / "clip-check", n_frames=6, size=(240, 320), seed=DEMO_CLIP_SEED)
+    clip = demo_clip(out / "clip-check", 6)
     protocol = get_protocol("standard", crop="none")
     constant = MetricAverager()
     for i in range(6):

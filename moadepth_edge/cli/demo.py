@@ -12,15 +12,21 @@ from rich.table import Table
 def demo(
     out: Path = typer.Option(Path("demo_out"), "--out", help="folder for everything the demo writes"),
     checkpoint: Optional[Path] = typer.Option(None, help="a checkpoint folder (default: the bundled tiny model)"),
-    frames: int = typer.Option(48, min=1, max=10000, help="frames in the synthetic camera walk"),
+    frames: int = typer.Option(48, min=1, max=10000, help="frames in the walk through a synthetic room"),
 ) -> None:
-    """Export a tiny trained model to ONNX, stream a synthetic camera clip through `run`'s
+    """Export a tiny trained model to ONNX, stream a walk through a synthetic room through `run`'s
     pipeline on the CPU, and report accuracy against the clip's true depth and speed.
     SIGINT / SIGTERM while streaming finish the frame, finalise the outputs and report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from ..demo import run_demo
 
     console = Console()
-    s = run_demo(out, checkpoint, frames, say=lambda m: console.print(f"[bold]{m}[/]"))
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("render", total=frames, visible=False)  # shown while the clip renders
+        s = run_demo(out, checkpoint, frames, say=lambda m: console.print(f"[bold]{m}[/]"),
+                     on_frame=lambda i: bar.update(task, completed=i + 1, visible=i + 1 < frames))
     table = Table(title="demo: held-out synthetic clip, ONNX Runtime on this CPU")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -55,3 +55,26 @@ def room_camera(room: Room, rng: np.random.Generator, tries: int = 30) -> tuple[
             break
     return camera, Room(room.size, room.walls, keep, room.lights, room.ambient, room.noise,
                         room.camera_light, room.haze)
+
+
+def room_walk(room: Room, n_frames: int, rng: np.random.Generator) -> tuple[list[Camera], Room]:
+    """A smooth hand-held walk for a clip: from a `room_camera` viewpoint, a slow step forward
+    with a pan across the room and a gentle bob; the room without any piece the walk would
+    pass through."""
+    start, room = room_camera(room, rng)
+    w, _, d = room.size
+    x0, y0, z0 = start.position
+    s = np.linspace(0.0, 1.0, max(n_frames, 1))
+    phase = rng.uniform(0, 2 * np.pi)
+    step = rng.uniform(0.3, 0.8) * 0.5 * (1 - np.cos(np.pi * s))  # metres walked, eased in and out
+    x = np.clip(x0 + step * np.sin(start.yaw), 0.25, w - 0.25)
+    z = np.clip(z0 + step * np.cos(start.yaw), 0.25, d - 0.25)
+    y = y0 + 0.03 * np.sin(6 * np.pi * s)
+    yaw = start.yaw + 0.35 * np.sin(2 * np.pi * s + phase)
+    pitch = start.pitch + 0.06 * np.sin(4 * np.pi * s)
+    cameras = [Camera((float(a), float(b), float(c)), float(e), float(f), start.roll)
+               for a, b, c, e, f in zip(x, y, z, yaw, pitch)]
+    points = [np.asarray(c.position) for c in cameras]
+    keep = tuple(p for p in room.pieces if not any(_inside(q, p.bound, 0.2) for q in points))
+    return cameras, Room(room.size, room.walls, keep, room.lights, room.ambient, room.noise,
+                         room.camera_light, room.haze)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 
@@ -179,20 +179,40 @@ class ClipInfo:
         return read_depth(self.depth_files[index], 1000.0)
 
 
+def _clip_frames(seed: int, n_frames: int, size: tuple[int, int], k: Intrinsics, style: str):
+    """(RGB uint8, depth metres) of each frame of a camera walk through room `seed`."""
+    if check_style(style) == "rooms":
+        from .photo import develop
+        from .room_render import render_room
+        from .room_view import room_walk
+        from .rooms import random_room
+
+        cameras, room = room_walk(random_room(seed), n_frames, np.random.default_rng([seed, 1]))
+        for camera in cameras:
+            linear, depth = render_room(room, camera, size, k)
+            yield develop(linear, np.random.default_rng([seed, 3])), depth  # one camera for the clip
+    else:
+        scene = random_scene(seed)
+        for camera in camera_path(scene, n_frames, seed):
+            yield render(scene, camera, size, k)
+
+
 def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = (480, 640),
-               seed: int = 0, fps: float = 15.0, save_npy: bool = False, focal_scale: float = 1.0) -> ClipInfo:
+               seed: int = 0, fps: float = 15.0, save_npy: bool = False, focal_scale: float = 1.0,
+               style: str = "boxes", on_frame: Callable[[int], None] | None = None) -> ClipInfo:
     """Render a camera walk through one random room into `out_dir`:
     `rgb.mp4`, `depth/000000.png` ... (uint16 mm), optionally `depth/000000.npy` (float32 m),
     and `intrinsics.json` (the intrinsics used: the training focal length times `focal_scale`).
+    style: the renderer, as for `render_sample`; on_frame(i) is called after frame i is written.
     Deterministic from `seed`."""
     import cv2
 
     if n_frames <= 0:
         raise UserError(f"a clip needs at least one frame, got {n_frames}")
     k = camera_intrinsics(size, focal_scale)
+    check_style(style)
     out = Path(out_dir)
     (out / "depth").mkdir(parents=True, exist_ok=True)
-    scene = random_scene(seed)
     h, w = size
     video = out / "rgb.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -200,8 +220,7 @@ def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = 
         raise UserError(f"cannot open a video writer for {video}")
     depth_files = []
     try:
-        for i, camera in enumerate(camera_path(scene, n_frames, seed)):
-            rgb, depth = render(scene, camera, size, k)
+        for i, (rgb, depth) in enumerate(_clip_frames(seed, n_frames, size, k, style)):
             writer.write(np.ascontiguousarray(rgb[:, :, ::-1]))
             depth = np.where(depth < MAX_DEPTH, depth, 0.0).astype(np.float32)
             path = out / "depth" / f"{i:06d}.png"
@@ -209,11 +228,13 @@ def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = 
             if save_npy:
                 np.save(path.with_suffix(".npy"), depth)
             depth_files.append(path)
+            if on_frame is not None:
+                on_frame(i)
     finally:
         writer.release()
     meta = {**asdict(k), "width": w, "height": h, "fps": fps, "n_frames": n_frames,
             "depth_scale": 1000.0, "depth_format": "uint16 PNG, millimetres, 0 = invalid",
-            "seed": seed, "focal_scale": focal_scale}
+            "seed": seed, "focal_scale": focal_scale, "style": style}
     intrinsics_file = out / "intrinsics.json"
     intrinsics_file.write_text(json.dumps(meta, indent=2) + "\n")
     return ClipInfo(video, tuple(depth_files), intrinsics_file, k, size, fps, n_frames)

@@ -7,11 +7,11 @@ import pytest
 
 from moadepth_edge.data.pinhole import Camera, camera_rays, rotation
 from moadepth_edge.data.room_render import intersect, render_room
-from moadepth_edge.data.room_view import room_camera
+from moadepth_edge.data.room_view import room_camera, room_walk
 from moadepth_edge.data.rooms import Room, random_room
 from moadepth_edge.data.scene import Box, Material
 from moadepth_edge.data.spec import open_reader
-from moadepth_edge.data.synthetic import SyntheticReader, render_sample
+from moadepth_edge.data.synthetic import SyntheticReader, render_sample, write_clip
 from moadepth_edge.errors import UserError
 
 SIZE = (48, 64)
@@ -54,6 +54,38 @@ def test_camera_poses_stay_in_range_and_out_of_furniture():
         # the camera sees no piece from inside: every ray leaves the camera through open air
         t = intersect(kept, np.asarray(camera.position, np.float32), camera_rays(camera, (6, 8)))[0]
         assert (t > 0.05).all()
+
+
+def test_a_clip_walks_smoothly_through_open_air():
+    for seed in range(12):
+        room = random_room(seed)
+        path, kept = room_walk(room, 24, np.random.default_rng([seed, 1]))
+        pos = np.array([c.position for c in path])
+        w, _, d = room.size
+        assert (pos[:, 0] >= 0.25).all() and (pos[:, 0] <= w - 0.25).all()
+        assert (pos[:, 2] >= 0.25).all() and (pos[:, 2] <= d - 0.25).all()
+        assert np.abs(np.diff(pos, axis=0)).max() < 0.1  # hand-held: centimetres per frame
+        assert np.abs(np.diff([c.yaw for c in path])).max() < 0.15
+        for camera in path[::6]:  # no frame starts inside a piece of furniture
+            t = intersect(kept, np.asarray(camera.position, np.float32), camera_rays(camera, (6, 8)))[0]
+            assert (t > 0.05).all()
+
+
+def test_a_rooms_clip_pairs_each_video_frame_with_its_depth(tmp_path):
+    import cv2
+
+    clip = write_clip(tmp_path / "clip", n_frames=4, size=SIZE, seed=7, save_npy=True, style="rooms")
+    cap = cv2.VideoCapture(str(clip.video))
+    frames = [cap.read()[1] for _ in range(4)]
+    cap.release()
+    assert all(f is not None and f.shape == (*SIZE, 3) for f in frames)
+    depth = [np.load(f.with_suffix(".npy")) for f in clip.depth_files]
+    assert 0.5 < np.median(depth[0]) < 8 and not np.array_equal(depth[0], depth[3])  # the camera moves
+    cameras, room = room_walk(random_room(7), 4, np.random.default_rng([7, 1]))
+    _, expected = render_room(room, cameras[2], SIZE, clip.intrinsics)
+    np.testing.assert_allclose(depth[2], np.where(expected < 10, expected, 0), atol=1e-5)
+    with pytest.raises(UserError, match="unknown synthetic style"):
+        write_clip(tmp_path / "bad", n_frames=1, size=SIZE, style="castle")
 
 
 def test_depth_statistics_resemble_nyu():
