@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Iterator, Union
 
 import numpy as np
 
@@ -179,7 +179,8 @@ class ClipInfo:
         return read_depth(self.depth_files[index], 1000.0)
 
 
-def _clip_frames(seed: int, n_frames: int, size: tuple[int, int], k: Intrinsics, style: str):
+def _clip_frames(seed: int, n_frames: int, size: tuple[int, int], k: Intrinsics,
+                 style: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(RGB uint8, depth metres) of each frame of a camera walk through room `seed`."""
     if check_style(style) == "rooms":
         from .photo import develop
