@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from moadepth_edge.data.spec import open_reader
     from moadepth_edge.demo import DEMO_CHECKPOINT
     from moadepth_edge.model.checkpoint import load_checkpoint
-    from moadepth_edge.data.transforms import INPUT_PHOTOMETRY, Augment
+    from moadepth_edge.data.transforms import training_augment
     from moadepth_edge.errors import UserError
     from moadepth_edge.formats.preprocess import resize_image
 
@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         d = np.array([detail(resize_image(im, (224, 224))) for im in images])
         return f"{d[:, 0].mean():.1f} ({d[:, 0].min():.1f}-{d[:, 0].max():.1f}) | {d[:, 1].mean():.1f}"
 
-    aug = Augment(**{k: 0.0 for k in ("flip", "brightness", "contrast", "saturation", "gamma")}, max_scale=1.0,
-                  **INPUT_PHOTOMETRY)
+    aug = training_augment(flip_zoom_jitter=False, at_input=True)
     small = [open_reader(f"synthetic:{args.frames}:rooms", "train", synthetic_size=(120, 160))[i].rgb
              for i in range(args.frames)]
     large = [open_reader(f"synthetic:{args.frames}:rooms", "train", synthetic_size=(240, 320))[i].rgb

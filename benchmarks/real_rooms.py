@@ -103,13 +103,11 @@ def save_picture(model, sample, path: Path) -> None:
         pred = pred * np.float32(depth_scale(model.cfg, k.fx, k.fy, sample.rgb.shape[:2]))
     truth = np.where(sample.valid, sample.depth, 0.0)
     row = np.concatenate([sample.rgb[:, :, ::-1], colorize(pred, 0.5, 8.0), colorize(truth, 0.5, 8.0)], axis=1)
-    from moadepth_edge.outputs import write_bytes
+    from moadepth_edge.outputs import write_with
 
     h, w = row.shape[:2]
-    ok, png = cv2.imencode(".png", cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
-    if not ok:
-        raise RuntimeError("the PNG encoder refused the picture")
-    write_bytes(path, png.tobytes())
+    half = cv2.resize(row, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    write_with(path, lambda tmp: cv2.imwrite(str(tmp), half))
 
 
 def main(argv: list[str] | None = None) -> int:

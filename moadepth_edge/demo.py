@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -23,13 +23,16 @@ from .runtime.result import Result
 from .runtime.sinks import DepthSink, Sink, VideoSink
 from .runtime.viz import DepthColorizer
 
+if TYPE_CHECKING:
+    from .data.synthetic import ClipInfo
+
 # made by `make demo-model` (see the Makefile): training on synthetic scenes, seeds 0..N
 DEMO_CHECKPOINT = Path(__file__).with_name("assets") / "demo-tiny"
 DEMO_CLIP_SEED = 90210  # a room and a camera walk that training never rendered
 
 
 def demo_clip(out: Path, frames: int, size: tuple[int, int] = (240, 320),
-              on_frame: Callable[[int], None] | None = None):
+              on_frame: Callable[[int], None] | None = None) -> ClipInfo:
     """The demo's clip: a hand-held walk through a furnished room training never saw."""
     from .data.synthetic import write_clip
 

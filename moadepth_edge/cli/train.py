@@ -65,8 +65,8 @@ def train(
     synthetic_size: str = typer.Option("120x160", help="rendered size of synthetic frames, HxW"),
     train_all: bool = typer.Option(False, "--train-all", help="unfreeze the whole ViT, patch embedding included (not the paper's setting)"),
     augment: bool = typer.Option(True, help="flip, scale-crop and colour jitter (--no-augment: none)"),
-    augment_input: bool = typer.Option(False, help="at the model input: image-space texture, contrast stretch and "
-                                       "grain, which small renders lack against real frames (see README)"),
+    augment_input: bool = typer.Option(False, help="at the model input: blur, image-space texture, contrast stretch, "
+                                       "grain and erasing, against the detail small renders lack beside real frames (see README)"),
     canonical_focal: bool = typer.Option(
         False, "--canonical-focal/--no-canonical-focal", help="scale each label to the canonical camera (NYU's Kinect at the model "
         "input) by its sample's focal, so data from several cameras trains one model; inference scales back "

@@ -7,6 +7,8 @@ depth statistics resemble NYU's (frame medians about 1.5-4.5 m) while close view
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .pinhole import Camera, camera_rays
@@ -53,8 +55,7 @@ def room_camera(room: Room, rng: np.random.Generator, tries: int = 30) -> tuple[
         t = intersect(room, pos.astype(np.float32), camera_rays(camera, PROBE))[0]
         if np.median(t) >= CLOSE or rng.random() < KEEP_CLOSE:
             break
-    return camera, Room(room.size, room.walls, keep, room.lights, room.ambient, room.noise,
-                        room.camera_light, room.haze)
+    return camera, replace(room, pieces=keep)
 
 
 def room_walk(room: Room, n_frames: int, rng: np.random.Generator) -> tuple[list[Camera], Room]:
@@ -76,5 +77,4 @@ def room_walk(room: Room, n_frames: int, rng: np.random.Generator) -> tuple[list
                for a, b, c, e, f in zip(x, y, z, yaw, pitch)]
     points = [np.asarray(c.position) for c in cameras]
     keep = tuple(p for p in room.pieces if not any(_inside(q, p.bound, 0.2) for q in points))
-    return cameras, Room(room.size, room.walls, keep, room.lights, room.ambient, room.noise,
-                         room.camera_light, room.haze)
+    return cameras, replace(room, pieces=keep)

@@ -114,14 +114,11 @@ def render_sample(seed: int, size: tuple[int, int] = (480, 640), focal_scale: fl
     consumer camera (rooms.py, room_render.py, photo.py)."""
     k = camera_intrinsics(size, focal_scale)
     if check_style(style) == "rooms":
-        from .photo import develop
-        from .room_render import render_room
         from .room_view import room_camera
         from .rooms import random_room
 
         camera, room = room_camera(random_room(seed), np.random.default_rng([seed, 1]))
-        linear, depth = render_room(room, camera, size, k)
-        rgb = develop(linear, np.random.default_rng([seed, 3]))
+        rgb, depth = _room_photo(room, camera, size, k, seed)
     else:
         scene = random_scene(seed)
         camera = random_camera(scene, np.random.default_rng([seed, 1]))
@@ -179,19 +176,27 @@ class ClipInfo:
         return read_depth(self.depth_files[index], 1000.0)
 
 
+def _room_photo(room, camera: Camera, size: tuple[int, int], k: Intrinsics,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """RGB uint8 and depth of a furnished room through room `seed`'s random consumer camera
+    (the same camera, exposure rule and all, for every frame of a clip)."""
+    from .photo import develop
+    from .room_render import render_room
+
+    linear, depth = render_room(room, camera, size, k)
+    return develop(linear, np.random.default_rng([seed, 3])), depth
+
+
 def _clip_frames(seed: int, n_frames: int, size: tuple[int, int], k: Intrinsics,
                  style: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(RGB uint8, depth metres) of each frame of a camera walk through room `seed`."""
-    if check_style(style) == "rooms":
-        from .photo import develop
-        from .room_render import render_room
+    if style == "rooms":
         from .room_view import room_walk
         from .rooms import random_room
 
         cameras, room = room_walk(random_room(seed), n_frames, np.random.default_rng([seed, 1]))
         for camera in cameras:
-            linear, depth = render_room(room, camera, size, k)
-            yield develop(linear, np.random.default_rng([seed, 3])), depth  # one camera for the clip
+            yield _room_photo(room, camera, size, k, seed)
     else:
         scene = random_scene(seed)
         for camera in camera_path(scene, n_frames, seed):

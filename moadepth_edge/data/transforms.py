@@ -170,7 +170,7 @@ class Augment:
         return sample
 
 
-# train --augment-input (what made G3 in the README's real-rooms table)
+# train --augment-input (run D and the bundled model in the README's real-rooms table)
 INPUT_PHOTOMETRY = {"texture": 0.3, "stretch": 2.0, "grain": 0.03, "blur": 6.0, "blank": 0.15, "patch": 0.3}
 NO_GEOMETRY_OR_JITTER = {"flip": 0.0, "max_scale": 1.0, "brightness": 0.0, "contrast": 0.0,
                          "saturation": 0.0, "gamma": 0.0}

@@ -30,7 +30,7 @@ class RunSpec:
     synthetic_size: tuple[int, int] = (120, 160)
     train_all: bool = False  # unfreeze the whole ViT (a departure from the paper; see README)
     augment: bool = True
-    augment_input: bool = False  # texture, contrast and grain at the model input (transforms.INPUT_PHOTOMETRY)
+    augment_input: bool = False  # blur, texture, contrast, grain and erasing at the model input (transforms.INPUT_PHOTOMETRY)
     cache: bool = False  # keep decoded samples in memory (small / procedural data sets)
     save_every: int = 0  # also checkpoint every N steps (0: once per epoch)
     log_every: int = 10
