@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.frames < 1:
             raise UserError(f"--frames must be >= 1, got {args.frames}")
         nyu = open_reader(f"nyu:{args.nyu}", "test")
-        folders = [checkpoint_folder(p) for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
+        models = [load_checkpoint(checkpoint_folder(p)).eval() for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
     except UserError as exc:
         ap.error(str(exc))
 
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| trained model, flat grey image | position spread / size of its last tokens | max / min predicted depth |")
     print("| --- | ---: | ---: |")
-    for path, folder in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], folders):
-        share, ratio = position_share(load_checkpoint(folder).eval())
+    for path, model in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], models):
+        share, ratio = position_share(model)
         print(f"| {'bundled demo-tiny' if path == Path(DEMO_CHECKPOINT) else path} | {share:.3f} | {ratio:.2f} |")
     return 0
 

@@ -139,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.picture is not None:
             output_file(args.picture, "--picture", suffixes=(".png",))
         reader = open_reader(f"nyu:{args.nyu}", "test")
+        if not 0 <= args.picture_frame < len(reader):
+            raise UserError(f"--picture-frame takes 0..{len(reader) - 1} ({len(reader)} NYU frames), got {args.picture_frame}")
         size = parse_size(args.size, "--size")
-        folders = [checkpoint_folder(p) for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
+        models = [load_checkpoint(checkpoint_folder(p)).eval() for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
     except UserError as exc:
         ap.error(str(exc))
     depths = training_depths(args.data, args.median_frames, size)
@@ -151,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
              structure(fixed_map(np.full((1, 1), const)), reader, protocol)),
             ("layout prior: their per-pixel median depth, no image", score(layout, reader, protocol), "",
              structure(layout, reader, protocol))]
-    for path, folder in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], folders):
-        model = load_checkpoint(folder).eval()
+    for path, model in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], models):
+        folder = checkpoint_folder(path)
         result = evaluate(model, reader, protocol)
         name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)
         rows.append((name, result.metrics, heldout_delta1(folder),
