@@ -20,6 +20,7 @@ from typing import Callable, Iterator, Union
 import numpy as np
 
 from ..errors import UserError
+from ..outputs import write_text
 from .files import write_depth_png
 from .sample import DepthReader, Intrinsics, Sample, make_sample, nyu_intrinsics
 from .pinhole import Camera, camera_rays
@@ -242,5 +243,5 @@ def write_clip(out_dir: str | Path, n_frames: int = 60, size: tuple[int, int] = 
             "depth_scale": 1000.0, "depth_format": "uint16 PNG, millimetres, 0 = invalid",
             "seed": seed, "focal_scale": focal_scale, "style": style}
     intrinsics_file = out / "intrinsics.json"
-    intrinsics_file.write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(intrinsics_file, json.dumps(meta, indent=2) + "\n")
     return ClipInfo(video, tuple(depth_files), intrinsics_file, k, size, fps, n_frames)
