@@ -5,7 +5,9 @@
 Writes `DIR/rgb/NNNNNN.png` (the frame exactly as rendered), `DIR/depth/NNNNNN.png` (uint16
 mm, 0 = invalid) and `DIR/intrinsics.json` (the frames' camera), the layout `folder:DIR` reads. On a 2-core machine this renders about twice
 as fast as the trainer's single data worker and lets the training itself run at full speed.
-Frames already on disk are kept, so an interrupted render resumes.
+Frames already on disk are kept, so an interrupted render resumes (or a larger count extends
+the folder); a folder whose first frame a fresh render does not reproduce (another --spec,
+--size or renderer version) is refused before any frame is written.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs import output_dir, write_bytes, write_text
+from .sample import Sample
 
 
 def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
@@ -44,6 +47,20 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
     return done
 
 
+def _check_resumable(out: Path, first: Sample) -> None:
+    """Raise UserError when `out` holds a frame 0 that differs from `first`, a fresh render of it."""
+    import cv2
+    import numpy as np
+
+    path = out / "rgb" / f"{0:06d}.png"
+    if not path.is_file():
+        return
+    on_disk = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if on_disk is None or on_disk.shape != first.rgb.shape or not np.array_equal(on_disk[:, :, ::-1], first.rgb):
+        raise UserError(f"{out} holds frames a fresh render does not reproduce ({path.name} differs: another "
+                        "--spec, --size or renderer version); render into a new folder, or delete this one")
+
+
 def main(argv: list[str] | None = None) -> int:
     from .spec import open_reader, parse_size
 
@@ -61,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.spec.startswith("synthetic"):
             raise UserError(f"--spec takes a synthetic data spec, got {args.spec!r}")
         reader = open_reader(args.spec, "train", synthetic_size=size)
+        _check_resumable(args.out, first := reader[0])
         for sub in ("rgb", "depth"):
             output_dir(args.out / sub, "out")
     except UserError as exc:
         ap.error(str(exc))
     n = len(reader)
-    k = reader[0].intrinsics
+    k = first.intrinsics
     write_text(args.out / "intrinsics.json", json.dumps(
         {**asdict(k), "width": size[1], "height": size[0], "spec": args.spec}, indent=2) + "\n")
     chunk = 250

@@ -2,6 +2,7 @@
 poses, depth consistent with the geometry, and the spec that selects them."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -157,3 +158,28 @@ def test_render_folder_mistakes_are_one_line_before_any_frame(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "d" / "rgb").exists() or not any((tmp_path / "d" / "rgb").iterdir())
+
+
+def test_render_folder_resumes_its_own_frames_and_refuses_a_stale_folder(tmp_path, capsys):
+    """A second run over the same folder keeps its frames (and a larger count extends it); a
+    folder rendered with another size (as with another renderer version) is one line, exit 2,
+    before any frame is written: a stale folder never mixes into a training set."""
+    from moadepth_edge.data.render_folder import main
+
+    out = tmp_path / "d"
+    assert main([str(out), "--spec", "synthetic:2:rooms", "--size", "24x32", "--jobs", "1"]) == 0
+    first = (out / "rgb" / "000000.png").stat().st_mtime_ns
+    assert main([str(out), "--spec", "synthetic:3:rooms", "--size", "24x32", "--jobs", "1"]) == 0
+    assert "1 frames rendered" in capsys.readouterr().out
+    assert (out / "rgb" / "000000.png").stat().st_mtime_ns == first and len(list((out / "rgb").iterdir())) == 3
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(out), "--spec", "synthetic:4:rooms", "--size", "32x32", "--jobs", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "does not reproduce (000000.png differs" in err and "Traceback" not in err
+    assert len(list((out / "rgb").iterdir())) == 3
+    frame = cv2.imread(str(out / "rgb" / "000000.png"))
+    cv2.imwrite(str(out / "rgb" / "000000.png"), 255 - frame)  # same size, other pixels: another renderer
+    with pytest.raises(SystemExit):
+        main([str(out), "--spec", "synthetic:4:rooms", "--size", "24x32", "--jobs", "1"])
+    assert "000000.png differs" in capsys.readouterr().err and len(list((out / "rgb").iterdir())) == 3
