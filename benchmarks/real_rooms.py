@@ -142,19 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= args.picture_frame < len(reader):
             raise UserError(f"--picture-frame takes 0..{len(reader) - 1} ({len(reader)} NYU frames), got {args.picture_frame}")
         size = parse_size(args.size, "--size")
-        models = [load_checkpoint(checkpoint_folder(p)).eval() for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
+        paths = [Path(DEMO_CHECKPOINT), *args.checkpoints]
+        folders = [checkpoint_folder(p) for p in paths]
+        models = [load_checkpoint(f).eval() for f in folders]
     except UserError as exc:
         ap.error(str(exc))
     depths = training_depths(args.data, args.median_frames, size)
     const = float(np.nanmedian(depths))
-    layout = fixed_map(np.nanmedian(depths, axis=0))
+    constant, layout = fixed_map(np.full((1, 1), const)), fixed_map(np.nanmedian(depths, axis=0))
     rows = [(f"constant {const:.2f} m (median of {args.median_frames} `{args.data}` frames)",
-             score(fixed_map(np.full((1, 1), const)), reader, protocol), "",
-             structure(fixed_map(np.full((1, 1), const)), reader, protocol)),
+             score(constant, reader, protocol), "", structure(constant, reader, protocol)),
             ("layout prior: their per-pixel median depth, no image", score(layout, reader, protocol), "",
              structure(layout, reader, protocol))]
-    for path, model in zip([Path(DEMO_CHECKPOINT), *args.checkpoints], models):
-        folder = checkpoint_folder(path)
+    for path, folder, model in zip(paths, folders, models):
         result = evaluate(model, reader, protocol)
         name = "bundled demo-tiny" if path == Path(DEMO_CHECKPOINT) else str(path)
         rows.append((name, result.metrics, heldout_delta1(folder),

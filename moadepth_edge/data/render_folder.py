@@ -23,6 +23,11 @@ from ..outputs import output_dir, write_bytes, write_text
 from .sample import Sample
 
 
+def _frame_file(folder: Path, kind: str, index: int) -> Path:
+    """Where frame `index` of `kind` (rgb or depth) lives: the layout `folder:DIR` reads."""
+    return folder / kind / f"{index:06d}.png"
+
+
 def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
     import cv2
 
@@ -34,11 +39,11 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
     reader, folder = open_reader(spec, "train", synthetic_size=size), Path(out)
     done = 0
     for i in range(start, stop):
-        rgb_path = folder / "rgb" / f"{i:06d}.png"
+        rgb_path = _frame_file(folder, "rgb", i)
         if rgb_path.is_file():
             continue
         s = reader[i]
-        write_depth_png(folder / "depth" / f"{i:06d}.png", s.depth)
+        write_depth_png(_frame_file(folder, "depth", i), s.depth)
         ok, encoded = cv2.imencode(".png", s.rgb[:, :, ::-1])
         if not ok:
             raise UserError(f"the PNG encoder refused frame {i}")
@@ -52,7 +57,7 @@ def _check_resumable(out: Path, first: Sample) -> None:
     import cv2
     import numpy as np
 
-    path = out / "rgb" / f"{0:06d}.png"
+    path = _frame_file(out, "rgb", 0)
     if not path.is_file():
         return
     on_disk = cv2.imread(str(path), cv2.IMREAD_COLOR)

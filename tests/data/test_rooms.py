@@ -73,8 +73,6 @@ def test_a_clip_walks_smoothly_through_open_air():
 
 
 def test_a_rooms_clip_pairs_each_video_frame_with_its_depth(tmp_path):
-    import cv2
-
     clip = write_clip(tmp_path / "clip", n_frames=4, size=SIZE, seed=7, save_npy=True, style="rooms")
     cap = cv2.VideoCapture(str(clip.video))
     frames = [cap.read()[1] for _ in range(4)]
