@@ -37,4 +37,7 @@ class WriteFailed(RunFailure):
     def __init__(self, path: object, cause: BaseException | str) -> None:
         why = cause if isinstance(cause, str) else (getattr(cause, "strerror", None) or str(cause) or type(cause).__name__)
         super().__init__(f"cannot write {path}: {why}")
-        self.path = path
+        self.path, self.why = path, str(why)
+
+    def __reduce__(self) -> tuple:  # pickled as it was made: it crosses from worker processes
+        return WriteFailed, (self.path, self.why)

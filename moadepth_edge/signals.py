@@ -92,3 +92,10 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _deferring -= 1
+
+
+def ignore_in_worker(*_: object) -> None:
+    """A worker process's initializer: a terminal's Ctrl-C or a service manager's SIGTERM
+    reaches every process of the group; workers leave the stopping to the main process."""
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

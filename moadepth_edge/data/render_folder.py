@@ -6,7 +6,7 @@ Writes `DIR/rgb/NNNNNN.png` (the frame exactly as rendered), `DIR/depth/NNNNNN.p
 mm, 0 = invalid) and `DIR/intrinsics.json` (the frames' camera), the layout `folder:DIR` reads. On a 2-core machine this renders about twice
 as fast as the trainer's single data worker and lets the training itself run at full speed.
 Frames already on disk are kept, so an interrupted render resumes (or a larger count extends
-the folder); a folder whose first frame a fresh render does not reproduce (another --spec,
+the folder; SIGINT / SIGTERM / SIGHUP let the frames under way finish, then exit 128+N); a folder whose first frame a fresh render does not reproduce (another --spec,
 --size or renderer version) is refused before any frame is written.
 """
 from __future__ import annotations
@@ -14,13 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import UserError
+from .. import signals
+from ..errors import RunFailure, UserError
 from ..outputs import output_dir, write_bytes, write_text
 from .sample import Sample
+
+
+CHUNK = 25  # frames per job: after a signal, the jobs under way finish in a few seconds
 
 
 def _frame_file(folder: Path, kind: str, index: int) -> Path:
@@ -39,6 +44,8 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
     reader, folder = open_reader(spec, "train", synthetic_size=size), Path(out)
     done = 0
     for i in range(start, stop):
+        if signals.requested() is not None:  # in this process; a worker ignores signals
+            break
         rgb_path = _frame_file(folder, "rgb", i)
         if rgb_path.is_file():
             continue
@@ -50,6 +57,24 @@ def _render(job: tuple[str, str, tuple[int, int], int, int]) -> int:
         write_bytes(rgb_path, encoded.tobytes())  # the rgb file last (atomic): a frame is whole
         done += 1
     return done
+
+
+def _render_all(jobs: list[tuple[str, str, tuple[int, int], int, int]], n_jobs: int) -> int:
+    """Render every job, `n_jobs` processes at a time; returns the frames rendered. After a
+    signal (inside `signals.deferred()`) the chunks under way finish and the rest are dropped."""
+    if n_jobs == 1:  # _render itself stops at the next frame
+        return sum(_render(job) for job in jobs if signals.requested() is None)
+    pool = ProcessPoolExecutor(n_jobs, initializer=signals.ignore_in_worker)
+    futures = [pool.submit(_render, job) for job in jobs]
+    try:
+        pending = set(futures)
+        while pending and signals.requested() is None:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                f.result()  # a worker's failure, raised here
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return sum(f.result() for f in futures if f.done() and not f.cancelled())
 
 
 def _check_resumable(out: Path, first: Sample) -> None:
@@ -89,21 +114,24 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         ap.error(str(exc))
     n = len(reader)
-    k = first.intrinsics
-    write_text(args.out / "intrinsics.json", json.dumps(
-        {**asdict(k), "width": size[1], "height": size[0], "spec": args.spec}, indent=2) + "\n")
-    chunk = 250
-    jobs = [(args.spec, str(args.out), size, a, min(a + chunk, n)) for a in range(0, n, chunk)]
+    jobs = [(args.spec, str(args.out), size, a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
     t0 = time.time()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            done = sum(pool.map(_render, jobs))
-    else:
-        done = sum(map(_render, jobs))
+    with signals.handle_signals(), signals.deferred():
+        try:
+            write_text(args.out / "intrinsics.json", json.dumps(
+                {**asdict(first.intrinsics), "width": size[1], "height": size[0], "spec": args.spec}, indent=2) + "\n")
+            done = _render_all(jobs, args.jobs)
+        except (RunFailure, OSError) as exc:  # a full disk, an I/O error: the frames written stay whole
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        stopped = signals.requested()
     dt = time.time() - t0
+    if stopped is not None:
+        print(f"stopped by {signals.signal_name(stopped)} after {done} new frames; the same command resumes",
+              file=sys.stderr)
+        return signals.exit_code(stopped)
     print(f"{done} frames rendered in {dt:.0f} s ({done / max(dt, 1e-9):.1f} frames/s, {args.jobs} jobs) -> {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -5,7 +5,6 @@ all-reduced), so no rank waits on a barrier alone."""
 from __future__ import annotations
 
 import contextlib
-import signal
 
 import torch
 import torch.distributed as dist
@@ -47,9 +46,5 @@ class StopRequest:
         return bool(flag.item())
 
 
-def ignore_signals_in_worker(worker_id: int) -> None:
-    """DataLoader worker_init_fn: a terminal's Ctrl-C or a service manager's SIGTERM reaches
-    every process of the group; the workers leave the stopping to the main process, which
-    finishes its step and shuts them down."""
-    for sig in signals.SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+# DataLoader worker_init_fn: the main process finishes its step and shuts the workers down
+ignore_signals_in_worker = signals.ignore_in_worker
