@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nyu", required=True, help="NYU folder with test_files.txt (the samples)")
     ap.add_argument("--frames", type=int, default=20, help="renders per row")
+    ap.add_argument("--texture", type=float, help="the augmented row's texture strength (default: --augment-input's)")
     ap.add_argument("checkpoints", nargs="*", type=Path, help="trained checkpoints or run folders to probe")
     args = ap.parse_args(argv)
     try:
         if args.frames < 1:
             raise UserError(f"--frames must be >= 1, got {args.frames}")
+        if args.texture is not None and args.texture < 0:
+            raise UserError(f"--texture must be >= 0, got {args.texture}")
         nyu = open_reader(f"nyu:{args.nyu}", "test")
         models = [load_checkpoint(checkpoint_folder(p)).eval() for p in [Path(DEMO_CHECKPOINT), *args.checkpoints]]
     except UserError as exc:
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return f"{d[:, 0].mean():.1f} ({d[:, 0].min():.1f}-{d[:, 0].max():.1f}) | {d[:, 1].mean():.1f}"
 
     aug = training_augment(flip_zoom_jitter=False, at_input=True)
+    if args.texture is not None:
+        aug = replace(aug, texture=args.texture)
     small = [open_reader(f"synthetic:{args.frames}:rooms", "train", synthetic_size=(120, 160))[i].rgb
              for i in range(args.frames)]
     large = [open_reader(f"synthetic:{args.frames}:rooms", "train", synthetic_size=(240, 320))[i].rgb
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| NYU frames ({len(nyu)}) | {row([nyu[i].rgb for i in range(len(nyu))])} |")
     print(f"| rooms rendered at 120x160 ({args.frames}) | {row(small)} |")
     print(f"| rooms rendered at 240x320 ({args.frames}) | {row(large)} |")
-    print(f"| 120x160 rooms + --augment-input ({args.frames}) | "
+    print(f"| 120x160 rooms + --augment-input, texture {aug.texture:g} ({args.frames}) | "
           f"{row([aug.at_input(resize_image(im, (224, 224)), rng) for im in small])} |")
     print()
     print("| trained model, flat grey image | position spread / size of its last tokens | max / min predicted depth |")
