@@ -1,3 +1,3 @@
-from .cli.main import entrypoint
+from .cli import entrypoint
 
 entrypoint()

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
+from . import signals
 from .errors import UserError, WriteFailed
 
 
@@ -32,31 +33,54 @@ def _probe_writable(folder: Path, flag: str, what: Path) -> None:
         raise UserError(f"{flag} {what}: cannot write in {folder} ({_reason(exc)})") from None
 
 
-def _make_dir(folder: Path, flag: str, what: Path) -> None:
+def nearest_existing(folder: Path) -> Path:
+    """`folder` or the nearest of its parents that exists (what a check before the work probes)."""
+    return next((p for p in (folder, *folder.parents) if p.exists()), Path(folder.anchor or "."))
+
+
+def _existing_ancestor(folder: Path, flag: str, what: Path) -> Path:
+    """nearest_existing(folder); a file in the way is a UserError."""
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():
             raise UserError(f"{flag} {what}: {parent} is a file, not a folder")
-        if parent.exists():
-            break
+    return nearest_existing(folder)
+
+
+def _make_dir(folder: Path, flag: str, what: Path) -> None:
+    _existing_ancestor(folder, flag, what)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{flag} {what}: cannot create folder {folder} ({_reason(exc)})") from None
 
 
-def output_dir(path: str | Path, flag: str = "output") -> Path:
-    """A folder that exists (created if needed) and can be written; else UserError."""
+def _usable_dir(folder: Path, flag: str, what: Path, create: bool) -> Path:
+    """`folder` created and probed, or (create=False) the folder it would be created in probed,
+    so a check before the work leaves nothing behind when a later check fails."""
+    if create:
+        _make_dir(folder, flag, what)
+        _probe_writable(folder, flag, what)
+        return folder
+    base = _existing_ancestor(folder, flag, what)
+    _probe_writable(base, flag, what)
+    return base
+
+
+def output_dir(path: str | Path, flag: str = "output", create: bool = True) -> Path:
+    """A folder that exists (created if needed; with create=False, that could be created) and
+    can be written; else UserError."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise UserError(f"{flag} {path}: is a file, expected a folder")
-    _make_dir(path, flag, path)
-    _probe_writable(path, flag, path)
+    _usable_dir(path, flag, path, create)
     return path
 
 
-def output_file(path: str | Path, flag: str = "output", suffixes: tuple[str, ...] = ()) -> Path:
-    """A file path whose folder exists (created if needed) and can be written, that is not a
-    folder, with one of `suffixes` if given; else UserError. The file itself is not created."""
+def output_file(path: str | Path, flag: str = "output", suffixes: tuple[str, ...] = (),
+                create: bool = True) -> Path:
+    """A file path whose folder exists (created if needed; with create=False, could be created)
+    and can be written, that is not a folder, with one of `suffixes` if given; else UserError.
+    The file itself is not created."""
     path = Path(path).expanduser()
     if suffixes and path.suffix.lower() not in suffixes:
         raise UserError(f"{flag} {path}: expected a {' or '.join(suffixes)} file")
@@ -64,9 +88,17 @@ def output_file(path: str | Path, flag: str = "output", suffixes: tuple[str, ...
         raise UserError(f"{flag} {path}: is a folder, expected a file name")
     if path.exists() and not os.path.isfile(path):
         raise UserError(f"{flag} {path}: exists and is not a regular file")
-    _make_dir(path.parent, flag, path)
-    _probe_writable(path.parent, flag, path)
+    _usable_dir(path.parent, flag, path, create)
     return path
+
+
+def make_dir_for_write(folder: Path) -> None:
+    """Create `folder` (checked earlier by output_dir / output_file with create=False) when the
+    first file goes in, so a run that fails before writing leaves no empty folder; WriteFailed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
 
 
 def refuse_earlier_outputs(folder: Path, patterns: tuple[str, ...], overwrite: bool, flag: str) -> None:
@@ -92,6 +124,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise WriteFailed(path, exc) from None
     tmp = Path(name)
+    _TEMP_FILES.add(tmp)
     try:
         yield tmp
         _publish(tmp, _umask())
@@ -99,8 +132,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise WriteFailed(path, exc) from None
     finally:
+        _TEMP_FILES.discard(tmp)
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _remove_temp_files() -> None:
+    for tmp in list(_TEMP_FILES):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+_TEMP_FILES: set[Path] = set()  # atomic_path's temp files not yet moved into place or removed
+signals.at_force_exit(_remove_temp_files)
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

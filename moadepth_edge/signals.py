@@ -5,15 +5,15 @@ signal raises `Stopped` (a KeyboardInterrupt, so every `finally` and `except
 KeyboardInterrupt` cleans up as for Ctrl-C). Long loops that can finish their current frame or
 step first (run, train, bench, demo) wrap themselves in `deferred()`: there the first signal
 only sets a flag that the loop polls with `requested()`. A second signal ends the process at
-once. Torch-free; handlers are only installed from the main thread.
+once (after removing the temp files of writes under way: `at_force_exit`). Torch-free; handlers are only installed from the main thread.
 """
 from __future__ import annotations
 
 import os
 import signal
 import threading
-from contextlib import contextmanager
-from typing import Iterator
+from contextlib import contextmanager, suppress
+from typing import Callable, Iterator
 
 SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
@@ -47,9 +47,21 @@ def requested() -> int | None:
     return _received
 
 
+_at_force_exit: list[Callable[[], None]] = []
+
+
+def at_force_exit(hook: Callable[[], None]) -> None:
+    """Run `hook` (quick, no I/O beyond removing files) when a second signal ends the process
+    at once: outputs.atomic_path removes its temp files this way."""
+    _at_force_exit.append(hook)
+
+
 def _handle(signum: int, frame: object) -> None:
     global _received
     if _received is not None:  # the second signal: end now, as the default action would
+        for hook in _at_force_exit:
+            with suppress(Exception):
+                hook()
         signal.signal(signum, signal.SIG_DFL)
         if signum == signal.SIGINT:
             os._exit(exit_code(signum))
@@ -62,7 +74,9 @@ def _handle(signum: int, frame: object) -> None:
 
 @contextmanager
 def handle_signals() -> Iterator[None]:
-    """Install the handlers for the duration (main thread only; elsewhere a no-op)."""
+    """Install the handlers for the duration (main thread only; elsewhere a no-op). A signal
+    the process was started ignoring stays ignored, as Unix tools do: `nohup` (SIGHUP) and a
+    background job of a script (SIGINT) keep running when the terminal goes."""
     global _received, _installed
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -70,7 +84,7 @@ def handle_signals() -> Iterator[None]:
     outermost = _installed == 0
     if outermost:
         _received = None
-    previous = {s: signal.signal(s, _handle) for s in SIGNALS}
+    previous = {s: signal.signal(s, _handle) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     _installed += 1
     try:
         yield

@@ -3,12 +3,25 @@ it skip cleanly where it is absent (a user's clone)."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MOADEPTH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _heed_signals_in_children() -> None:
+    """The CLI keeps a signal its process was started ignoring ignored (nohup, a script's
+    background job), and children inherit an ignored signal: a test run started that way would
+    send its subprocesses signals they never see. The tests' own children start heeding them."""
+    for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGHUP, signal.SIG_DFL)):
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
+_heed_signals_in_children()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ def export(
     calib: Optional[str] = typer.Option(None, "--calib", help="INT8 calibration: DIR | synthetic:N | nyu:DIR"),
     calib_method: Optional[str] = typer.Option(None, "--calib-method", help="minmax | percentile | entropy"),
     calib_batch: Optional[int] = typer.Option(None, "--calib-batch", help="calibration batch size"),
-    calib_images: int = typer.Option(64, "--calib-images", help="at most this many calibration images"),
+    calib_images: Optional[int] = typer.Option(None, "--calib-images", help="at most this many calibration images (default 64)"),
     int8_activations: Optional[str] = typer.Option(None, "--int8-activations",
                                                    help="symmetric (TensorRT) | asymmetric | dynamic (ONNX Runtime CPU)"),
     embed_preprocess: Optional[bool] = typer.Option(None, "--embed-preprocess/--no-embed-preprocess",
@@ -38,16 +38,20 @@ def export(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ..export.calibration import calibration_frames
     from ..export.onnx import check_opset, export_onnx
     from ..outputs import output_dir
-    from ..formats.profile import ExportSettings, load_profile, override
+    from ..formats.profile import ExportSettings, check_choice, load_profile, override
 
     if fmt not in ("onnx", "triton"):
         raise UserError(f"unknown --format {fmt!r} (onnx or triton)")
     if engine is not None and fmt != "triton":
         raise UserError("--engine goes with --format triton")
-    if calib_images < 1 or (calib_batch is not None and calib_batch < 1):
+    if any(v is not None and v < 1 for v in (calib_images, calib_batch)):
         raise UserError("--calib-images and --calib-batch take positive integers")
+    for flag, key, value in (("--precision", "precision", precision), ("--calib-method", "calib_method", calib_method),
+                             ("--int8-activations", "int8_activations", int8_activations)):
+        check_choice("export", key, value, flag)
     if opset is not None:
         check_opset(opset)
     if name is not None and (not name.strip() or "/" in name or "\\" in name or name.startswith(".")):
@@ -60,6 +64,14 @@ def export(
                         int8_activations=int8_activations, embed_preprocess=embed_preprocess,
                         dynamic_hw=dynamic_hw, dynamic_batch=dynamic_batch, simplify=simplify, opset=opset)
     opts = settings.options()
+    int8_only = {"--calib": calib, "--calib-method": calib_method, "--calib-batch": calib_batch,
+                 "--calib-images": calib_images, "--int8-activations": int8_activations}
+    given = [flag for flag, value in int8_only.items() if value is not None]
+    if opts.get("precision", "fp32") != "int8" and given:
+        raise UserError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with --precision int8; "
+                        f"this export is {opts.get('precision', 'fp32')}")
+    if calib is not None:
+        calibration_frames(calib, 1)  # a calibration spec that reads no image fails here, not after loading
     stem = name or (Path(target).name if Path(target).is_dir() else target)
     stem = f"{stem}-{opts.get('precision', 'fp32')}"
     onnx_path = out / f"{stem}.onnx"
@@ -67,7 +79,7 @@ def export(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("exporting", total=None)
-        artifact = export_onnx(target, onnx_path, calib=calib, calib_max_images=calib_images,
+        artifact = export_onnx(target, onnx_path, calib=calib, calib_max_images=calib_images or 64,
                                progress=lambda msg: bar.update(task, description=msg), **opts)
     err = artifact.extra.get("parity_error")
     console.print(f"[green]wrote[/] {onnx_path} ({artifact.precision}, input {artifact.input_kind}, "

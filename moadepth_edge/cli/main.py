@@ -58,7 +58,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"stopped by {signals.signal_name(stopped)}", file=sys.stderr)
         return signals.exit_code(stopped)
     return rv if isinstance(rv, int) else 0
-
-
-def entrypoint() -> None:
-    sys.exit(main())

@@ -26,7 +26,7 @@ def ros2(
     backend: Optional[str] = typer.Option(None, "--backend", help="onnxruntime, tensorrt or torch (default: by file)"),
     providers: Optional[str] = typer.Option(
         None, "--providers", help="onnxruntime execution providers: auto, cpu, cuda, tensorrt (comma list)"),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="onnxruntime intra-op threads"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, max=1024, help="onnxruntime intra-op threads"),
     image_topic: str = typer.Option("/camera/image_raw", "--image-topic",
                                     help="input topic (sensor_msgs/Image; .../compressed: CompressedImage)"),
     camera_info_topic: str = typer.Option("", "--camera-info-topic",

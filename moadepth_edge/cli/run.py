@@ -8,6 +8,7 @@ checkpoint folder is run).
 """
 from __future__ import annotations
 
+import glob as globlib
 import logging
 import math
 import sys
@@ -56,22 +57,52 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _image_folders(source: str | None) -> set[Path]:
+    """The folders a local image source (an image, a folder, a glob, a .txt list) reads from."""
+    from ..formats.image_files import is_image
+
+    if not source or source.strip().isdigit():
+        return set()
+    path = Path(source).expanduser()
+    try:
+        if path.is_dir():
+            return {path.resolve()}
+        if path.is_file() and (is_image(path) or path.suffix.lower() == ".txt"):
+            return {path.parent.resolve()}
+        if any(ch in source for ch in "*?["):
+            return {Path(p).parent.resolve() for p in globlib.glob(str(path)) if is_image(p)}
+    except OSError:  # a stream URL or pipeline too long for a file name
+        pass
+    return set()
+
+
 def _check_outputs(save: Path | None, save_depth: Path | None, pointcloud: Path | None,
                    source: str | None, overwrite: bool) -> None:
-    """Every output usable and not holding an earlier run's files (unless --overwrite)."""
+    """Every output usable, apart from the others and from the images being read, and not
+    holding an earlier run's files (unless --overwrite). Creates nothing: a later mistake
+    (a bad model file) leaves no empty folder behind."""
     from ..outputs import output_dir, refuse_earlier_outputs
     from ..runtime.video_writer import check_video_output
 
+    given = [(flag, p.expanduser().resolve()) for flag, p in
+             (("--save", save), ("--save-depth", save_depth), ("--pointcloud", pointcloud)) if p is not None]
+    for i, (flag, path) in enumerate(given):
+        for other, other_path in given[:i]:
+            if path == other_path:
+                raise UserError(f"{other} and {flag} are the same path {path}; give each its own")
     if save is not None:
         check_video_output(save, "--save")
         if source is not None and _same_file(Path(source), save):
             raise UserError(f"--save {save} is the source being read; choose another file")
         if save.exists() and not overwrite:
             raise UserError(f"--save {save} already exists; choose another name or pass --overwrite")
+    reading = _image_folders(source)
     for folder, flag, patterns in ((save_depth, "--save-depth", ("*.png", "*.npy")),
                                    (pointcloud, "--pointcloud", ("*.ply",))):
         if folder is not None:
-            output_dir(folder, flag)
+            output_dir(folder, flag, create=False)
+            if folder.expanduser().resolve() in reading:
+                raise UserError(f"{flag} {folder} is the folder of the images being read; choose another folder")
             refuse_earlier_outputs(folder, patterns, overwrite, flag)
 
 

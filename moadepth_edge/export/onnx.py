@@ -112,35 +112,35 @@ def export_onnx(
         dynamic_batch=dynamic_batch, dynamic_hw=dynamic_hw or embed_preprocess,
         extra={"opset": opset, "fused": fuse, "source": source},
     )
-    with tempfile.TemporaryDirectory(prefix=f".{out_path.name}.", dir=out_path.parent) as tmp:
-        fp32_path = Path(tmp) / "fp32.onnx"
-        say("tracing to ONNX")
-        trace_to_onnx(module, artifact, fp32_path, opset)
-        proto = onnx.load(str(fp32_path))
-        inline_identity_initializers(proto.graph)
-        if simplify:
-            say("simplifying")
-            proto = _simplify(proto)
-        proto, artifact, calib_inputs = _convert(proto, artifact, Path(tmp), say, calib=calib,
-                                                 calib_method=calib_method,
-                                                 calib_batch_size=calib_batch_size,
-                                                 calib_max_images=calib_max_images,
-                                                 int8_activations=int8_activations)
-        proto = finalize(proto, artifact)
-        final = Path(tmp) / "model.onnx"
-        onnx.save(proto, str(final))
-        say("checking ONNX Runtime against PyTorch")
-        err = check_parity(final, reference, artifact, parity_batches, calib_inputs)
-        limit = TOLERANCE[precision] if tolerance is None else tolerance
-        if not err <= limit:
-            raise ParityError(f"export out of tolerance: ONNX Runtime vs PyTorch error {err:.3g} > "
-                              f"{limit:g} ({precision}); nothing written")
-        proto = _set_metadata(proto, _with_extra(artifact, parity_error=err))
-        try:
+    try:  # every write goes to a temp folder beside out_path: a full disk leaves nothing half-written
+        with tempfile.TemporaryDirectory(prefix=f".{out_path.name}.", dir=out_path.parent) as tmp:
+            fp32_path = Path(tmp) / "fp32.onnx"
+            say("tracing to ONNX")
+            trace_to_onnx(module, artifact, fp32_path, opset)
+            proto = onnx.load(str(fp32_path))
+            inline_identity_initializers(proto.graph)
+            if simplify:
+                say("simplifying")
+                proto = _simplify(proto)
+            proto, artifact, calib_inputs = _convert(proto, artifact, Path(tmp), say, calib=calib,
+                                                     calib_method=calib_method,
+                                                     calib_batch_size=calib_batch_size,
+                                                     calib_max_images=calib_max_images,
+                                                     int8_activations=int8_activations)
+            proto = finalize(proto, artifact)
+            final = Path(tmp) / "model.onnx"
+            onnx.save(proto, str(final))
+            say("checking ONNX Runtime against PyTorch")
+            err = check_parity(final, reference, artifact, parity_batches, calib_inputs)
+            limit = TOLERANCE[precision] if tolerance is None else tolerance
+            if not err <= limit:
+                raise ParityError(f"export out of tolerance: ONNX Runtime vs PyTorch error {err:.3g} > "
+                                  f"{limit:g} ({precision}); nothing written")
+            proto = _set_metadata(proto, _with_extra(artifact, parity_error=err))
             onnx.save(proto, str(final))
             os.replace(final, out_path)
-        except OSError as exc:  # a full disk: nothing half-written is left at out_path
-            raise WriteFailed(out_path, exc) from None
+    except OSError as exc:
+        raise WriteFailed(out_path, exc) from None
     return ModelArtifact.from_metadata_props({p.key: p.value for p in proto.metadata_props})
 
 

@@ -165,6 +165,8 @@ def known_profiles() -> list[str]:
 def profile_path(name_or_path: str | Path) -> Path:
     """The shipped profile NAME, or a path to a .toml file; UserError listing the known ones."""
     path = Path(name_or_path)
+    if path.suffix.lower() == ".toml" and not path.is_file():
+        raise UserError(f"profile file not found: {path}")
     if path.suffix.lower() != ".toml":
         path = PROFILE_DIR / f"{name_or_path}.toml"
     if not path.is_file():
@@ -173,14 +175,20 @@ def profile_path(name_or_path: str | Path) -> Path:
     return path
 
 
+def check_choice(section: str, key: str, value: Any, what: str) -> None:
+    """`value` (None: not given) one of the choices of [section] key; else UserError naming `what`
+    (a profile's key or a command-line flag)."""
+    choices = _CHOICES.get((section, key))
+    if value is not None and choices and value not in choices:
+        raise UserError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def _value(table: Mapping[str, Any], key: str, tp: type, section: str, where: str) -> Any:
     value = table[key]
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     if not ok:
         raise UserError(f"{where} [{section}] {key} must be {_TYPES[tp]}, got {value!r}")
-    choices = _CHOICES.get((section, key))
-    if choices and value not in choices:
-        raise UserError(f"{where} [{section}] {key} must be one of {', '.join(choices)}, got {value!r}")
+    check_choice(section, key, value, f"{where} [{section}] {key}")
     if tp is int and value < (0 if key == "dla_core" else 1):
         raise UserError(f"{where} [{section}] {key} must be positive, got {value}")
     return value

@@ -20,7 +20,7 @@ import numpy as np
 from ..data.files import read_depth, write_depth_png
 from ..data.sample import Intrinsics
 from ..errors import UserError, WriteFailed
-from ..outputs import atomic_path, output_dir, output_file, write_with
+from ..outputs import atomic_path, make_dir_for_write, output_dir, output_file, write_with
 from .result import Result
 from .sources.base import quiet_opencv
 from .pointcloud import fov_intrinsics, frame_to_ply
@@ -46,6 +46,22 @@ class Sink:
         pass
 
 
+class _FolderSink(Sink):
+    """A file per frame into a folder that is checked when the sink is made and created at the
+    first write (a run that fails before its first frame leaves no empty folder); a folder
+    removed mid-run is a failed write, not made again."""
+
+    def __init__(self, folder: str | Path, what: str) -> None:
+        self.folder = output_dir(folder, what, create=False)
+        self._made = False
+
+    def _path(self, name: str) -> Path:
+        if not self._made:
+            make_dir_for_write(self.folder)
+            self._made = True
+        return self.folder / name
+
+
 class _Abandoned(Exception):
     """Thrown into an atomic_path block to drop its temp file instead of moving it into place."""
 
@@ -61,7 +77,7 @@ class VideoSink(Sink):
     needs_canvas = True
 
     def __init__(self, path: str | Path, fps: float = 30.0, fourcc: str = FOURCC) -> None:
-        self.path = output_file(path, "video", VIDEO_SUFFIXES)
+        self.path = output_file(path, "video", VIDEO_SUFFIXES, create=False)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
         self.fourcc = fourcc
         self.writer: cv2.VideoWriter | None = None
@@ -73,6 +89,7 @@ class VideoSink(Sink):
 
     def _open(self, width: int, height: int) -> None:
         self.size = encodable_size(width, height)
+        make_dir_for_write(self.path.parent)
         atomic = atomic_path(self.path)
         self._tmp = atomic.__enter__()  # the temp file beside `path`; WriteFailed if it cannot be made
         self._atomic = atomic
@@ -142,16 +159,16 @@ def depth_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-class DepthSink(Sink):
+class DepthSink(_FolderSink):
     """Depth files per frame, named by frame index: 16-bit PNG millimetres and/or .npy metres.
     Each file is written atomically and checked (WriteFailed)."""
 
     def __init__(self, folder: str | Path, formats: str | Iterable[str] = ("png",)) -> None:
         self.formats = depth_formats(formats)
-        self.folder = output_dir(folder, "depth folder")
+        super().__init__(folder, "depth folder")
 
     def write(self, result: Result) -> None:
-        name = self.folder / result.stem
+        name = self._path(result.stem)
         if "png" in self.formats:
             write_depth_png(name.with_name(name.name + ".png"), result.depth, PNG_SCALE)
         if "npy" in self.formats:
@@ -159,7 +176,7 @@ class DepthSink(Sink):
             write_with(name.with_name(name.name + ".npy"), lambda tmp: np.save(tmp, depth))
 
 
-class PointCloudSink(Sink):
+class PointCloudSink(_FolderSink):
     """A coloured PLY per frame from depth and pinhole intrinsics (written atomically).
 
     `intrinsics` belong to frames of `intrinsics_size` (width, height) and are scaled to the
@@ -170,7 +187,7 @@ class PointCloudSink(Sink):
     def __init__(self, folder: str | Path, intrinsics: Intrinsics | None = None,
                  intrinsics_size: tuple[int, int] | None = None, stride: int = 2,
                  max_depth: float | None = None, hfov_deg: float = 60.0) -> None:
-        self.folder = output_dir(folder, "point cloud folder")
+        super().__init__(folder, "point cloud folder")
         self.intrinsics = intrinsics
         self.intrinsics_size = intrinsics_size
         self.stride = max(1, int(stride))
@@ -186,7 +203,7 @@ class PointCloudSink(Sink):
             intr = self.intrinsics.scaled(w / w0, h / h0)
         else:
             intr = self.intrinsics
-        frame_to_ply(self.folder / f"{result.stem}.ply", result.depth, result.image,
+        frame_to_ply(self._path(f"{result.stem}.ply"), result.depth, result.image,
                      intr, self.stride, self.max_depth)
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
-from ..outputs import output_file
+from ..outputs import nearest_existing, output_file
 from .sources.base import quiet_opencv
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
@@ -70,14 +70,18 @@ def _codec_works(folder: Path, suffix: str, fourcc: str) -> bool:
 
 
 def check_video_output(path: str | Path, flag: str = "--save", fourcc: str = FOURCC) -> Path:
-    """Before any work: a video file path whose folder can be written, with a suffix OpenCV
-    writes (VIDEO_SUFFIXES) and a codec this OpenCV build has; else UserError."""
-    path = output_file(path, flag, VIDEO_SUFFIXES)
+    """Before any work: a video file path whose folder can be written (or created), with a
+    suffix OpenCV writes (VIDEO_SUFFIXES) and a codec this OpenCV build has; else UserError.
+    Creates nothing: the codec is probed in the nearest existing folder."""
+    path = output_file(path, flag, VIDEO_SUFFIXES, create=False)
+    folder = nearest_existing(path.parent)
     try:
-        works = _codec_works(path.parent, path.suffix.lower(), fourcc)
+        works = _codec_works(folder, path.suffix.lower(), fourcc)
     except OSError as exc:
-        raise UserError(f"{flag} {path}: cannot write in {path.parent} ({_reason(exc)})") from None
+        raise UserError(f"{flag} {path}: cannot write in {folder} ({_reason(exc)})") from None
     if not works:
+        if (full := low_space(folder)) is not None:  # a full disk fails the probe too
+            raise UserError(f"{flag} {path}: cannot write in {folder}: {full}")
         raise UserError(f"{flag} {path}: this OpenCV build cannot encode {fourcc!r} video into "
                         f"{path.suffix} files; try another of {', '.join(VIDEO_SUFFIXES)}")
     return path
@@ -90,17 +94,23 @@ def free_bytes(folder: Path) -> int | None:
     return st.f_bavail * st.f_frsize if st.f_blocks else None
 
 
+def low_space(folder: Path, frames: int = 0) -> str | None:
+    """"No space left on device (N KiB free)" when less than the encoder's buffer and an index
+    of `frames` frames fit in `folder`'s file system, else None."""
+    free = free_bytes(folder)
+    if free is not None and free < RESERVE_BYTES + INDEX_BYTES_PER_FRAME * frames:
+        return f"No space left on device ({free // 1024} KiB free)"
+    return None
+
+
 def space_problem(folder: Path, frames: int) -> str | None:
     """Why the next frame must not be written (the disk is about full), or None. Stopping with
     RESERVE_BYTES left lets the writer still flush and write its index: the file plays."""
     try:
-        free = free_bytes(folder)
+        full = low_space(folder, frames)
     except OSError as exc:
         return f"its folder is gone ({_reason(exc)})"
-    if free is not None and free < RESERVE_BYTES + INDEX_BYTES_PER_FRAME * frames:
-        return (f"No space left on device ({free // 1024} KiB free); stopped while the "
-                "video can still be finalised")
-    return None
+    return None if full is None else f"{full}; stopped while the video can still be finalised"
 
 
 def writer_problem(path: Path, size: tuple[int, int], fourcc: str = FOURCC) -> str:
@@ -115,7 +125,7 @@ def writer_problem(path: Path, size: tuple[int, int], fourcc: str = FOURCC) -> s
         works = _codec_works(folder, path.suffix.lower(), fourcc)
     except OSError as exc:
         return f"cannot write in {folder} ({_reason(exc)})"
-    if (space := space_problem(folder, 0)) is not None:
+    if (space := low_space(folder)) is not None:
         return space
     if not works:
         return f"this OpenCV build cannot encode {fourcc!r} video into {path.suffix} files"

@@ -111,6 +111,12 @@ def test_build_refuses_bad_options_before_needing_tensorrt(files, capsys, extra,
     (["--format", "tflite"], "--format"),
     (["--profile", "no-such-profile"], "profile"),
     (["--format", "triton", "--engine", "{root}/missing.engine"], "--engine"),
+    (["--calib-method", "foo"], "--calib-method must be one of minmax, percentile, entropy"),
+    (["--precision", "int8", "--calib", "synthetic:2", "--int8-activations", "foo"], "--int8-activations must be"),
+    (["--calib", "synthetic:4"], "--calib goes with --precision int8; this export is fp32"),
+    (["--precision", "fp16", "--calib-images", "5", "--calib-batch", "2"], "--calib-batch, --calib-images go with"),
+    (["--precision", "int8", "--calib", "synthetic:-3"], "positive frame count"),
+    (["--precision", "int8", "--calib", "{root}/no-such-folder"], "image folder not found"),
 ])
 def test_export_refuses_bad_options_before_work(files, capsys, tmp_path, extra, needle):
     extra = [e.format(root=files["root"]) for e in extra]
@@ -171,6 +177,15 @@ def test_bench_report_that_cannot_be_written_is_a_failure_not_success(files, tmp
     line = assert_one_error(proc.returncode, proc.stderr, expected_rc=1)
     assert "report.json" in line and "too large" in line.lower()
     assert not (tmp_path / "report.json").exists()
+
+
+def test_export_onto_a_full_disk_is_a_failure_naming_the_file(tmp_path):
+    """The disk fills while the graph is traced (a 64 KiB file-size limit): exit 1, one line
+    naming the ONNX file, and nothing left in --out."""
+    proc = run_cli("export", "moadepth-tiny", "--out", tmp_path / "out", preexec_fn=_limit_file_size(64 * 1024))
+    line = assert_one_error(proc.returncode, proc.stderr, expected_rc=1)
+    assert "moadepth-tiny-fp32.onnx" in line and "too large" in line.lower()
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_sigterm_during_bench_writes_the_report_and_exits_143(files, tmp_path):

@@ -49,10 +49,17 @@ def _cli(*args: str, timeout: float = 120, preexec_fn=None) -> subprocess.Comple
                           capture_output=True, text=True, env=env, timeout=timeout, preexec_fn=preexec_fn)
 
 
-def _popen(*args: str) -> subprocess.Popen:
+def _popen(*args: str, preexec_fn=None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "moadepth_edge", "run", *args, "--headless"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=preexec_fn)
+
+
+def _wait_for_files(folder: Path, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while len(list(folder.glob("*.png"))) < count and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _errors(stderr: str) -> list[str]:
@@ -135,6 +142,17 @@ CASES = [
     ("url-password-with-colons", ["{model}", "-s", "rtsp://u:" + SECRET + ":q@127.0.0.1:554/s", "--source-timeout", "1"],
      "rtsp://***@127.0.0.1:554/s"),
     ("url-unknown-scheme", ["{model}", "-s", "rtp://u:" + SECRET + "@127.0.0.1:1/s"], "source not found: rtp://***@"),
+    ("url-password-in-query", ["{model}", "-s", "rtsp://127.0.0.1:1/s?user=u&password=" + SECRET, "--source-timeout", "1"],
+     "cannot open stream rtsp://127.0.0.1:1/s?user=u&password=***"),
+    ("save-depth-into-the-images-read", ["{model}", "-s", "{ws}/images", "--save-depth", "{ws}/images", "--overwrite"],
+     "--save-depth {ws}/images is the folder of the images being read"),
+    ("pointcloud-into-a-globs-folder", ["{model}", "-s", "{ws}/images/*.png", "--pointcloud", "{ws}/images/"],
+     "is the folder of the images being read"),
+    ("save-and-save-depth-one-path", ["{model}", "-s", "{video}", "--save", "{out}/x.mp4", "--save-depth", "{out}/x.mp4"],
+     "--save and --save-depth are the same path"),
+    ("bad-model-with-new-output-folders", ["{ws}/random.onnx", "-s", "{video}", "--save", "{out}/new/v.mp4",
+                                           "--save-depth", "{out}/depth", "--pointcloud", "{out}/ply"],
+     "not a readable ONNX model"),
 ]
 OWN_OUTPUTS = ("--save", "--save-depth", "--pointcloud")
 
@@ -169,6 +187,8 @@ def workspace(tmp_path_factory, tiny_onnx) -> Path:
     (ws / "earlier_ply").mkdir()
     (ws / "earlier_ply" / "000000.ply").write_bytes(b"an earlier run's cloud")
     (ws / "inf.json").write_text('{"fx": Infinity, "fy": 500, "cx": 32, "cy": 24}')
+    (ws / "images").mkdir()
+    cv2.imwrite(str(ws / "images" / "000000.png"), np.full((48, 64, 3), 90, np.uint8))
     return ws
 
 
@@ -192,10 +212,12 @@ def mistakes(workspace, tiny_onnx) -> dict[str, tuple[subprocess.CompletedProces
 def test_a_user_mistake_is_one_line_before_any_output(mistakes, workspace, name, message):
     proc, out = mistakes[name]
     _assert_clean(proc.returncode, proc.stdout, proc.stderr, expected=2)
-    assert message in _errors(proc.stderr)[0]
-    assert _files(out) == []  # nothing written, not even a temp file
+    assert message.format(ws=workspace) in _errors(proc.stderr)[0]
+    assert not out.exists()  # nothing written or created, not even an empty folder
     assert (workspace / "earlier.mp4").read_bytes() == b"an earlier run's video"
     assert _files(workspace / "earlier_depth") == ["000000.png"]
+    assert _files(workspace / "images") == ["000000.png"]
+    assert cv2.imread(str(workspace / "images" / "000000.png"))[0, 0, 0] == 90  # the input, untouched
 
 
 # -- signals: finish the frame, finalise everything, summary, 128 + N -------------------------
@@ -210,9 +232,7 @@ def test_a_signal_during_run_save_finalises_every_output(tiny_onnx, long_video, 
     depth = tmp_path / "depth"
     proc = _popen(str(tiny_onnx), "-s", str(long_video), "--save", str(tmp_path / "out.mp4"),
                   "--save-depth", str(depth), "--threads", "1")
-    deadline = time.monotonic() + 60
-    while len(list(depth.glob("*.png"))) < 5 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for_files(depth, 5, proc)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     _assert_clean(proc.returncode, stdout, stderr, expected=code, errors=0)
@@ -223,6 +243,34 @@ def test_a_signal_during_run_save_finalises_every_output(tiny_onnx, long_video, 
     pngs = sorted(depth.glob("*.png"))
     assert len(pngs) == frames and all(cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is not None for p in pngs)
     assert [p for p in _files(tmp_path) if Path(p).name.startswith(".")] == []
+
+
+def test_a_second_signal_ends_the_run_at_once_without_leaving_temp_files(tiny_onnx, long_video, tmp_path):
+    proc = _popen(str(tiny_onnx), "-s", str(long_video), "--save", str(tmp_path / "out.mp4"),
+                  "--save-depth", str(tmp_path / "depth"), "--threads", "1")
+    _wait_for_files(tmp_path / "depth", 5, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert [p for p in _files(tmp_path) if Path(p).name.startswith(".")] == []
+
+
+def test_a_run_started_under_nohup_keeps_running_through_a_hangup(tiny_onnx, long_video, tmp_path):
+    """A signal the run was started ignoring (nohup: SIGHUP) stays ignored; SIGTERM still stops it."""
+    depth = tmp_path / "depth"
+    proc = _popen(str(tiny_onnx), "-s", str(long_video), "--save-depth", str(depth), "--threads", "1",
+                  preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    _wait_for_files(depth, 5, proc)
+    proc.send_signal(signal.SIGHUP)
+    written = len(list(depth.glob("*.png")))
+    _wait_for_files(depth, written + 10, proc)
+    assert proc.poll() is None  # still running after the hangup
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    _assert_clean(proc.returncode, stdout, stderr, expected=143, errors=0)
+    assert "stopped by SIGTERM: " in stderr and _summary_frames(stderr) >= written + 10
 
 
 # -- a write that fails mid-run: exit 1, one line, what was written before stays valid ---------

@@ -106,6 +106,11 @@ def test_unknown_profile_lists_the_known_ones():
         load_profile("nope")
 
 
+def test_a_missing_profile_file_is_named_as_missing(tmp_path):
+    with pytest.raises(UserError, match="profile file not found: .*nothere.toml"):
+        load_profile(tmp_path / "nothere.toml")
+
+
 def test_a_profile_resolves_from_the_built_wheel_outside_the_source_tree(tmp_path):
     """Build the wheel, unpack it elsewhere and load a profile by name from there."""
     source = tmp_path / "src"  # a copy: an in-tree build would leave build/ in the checkout

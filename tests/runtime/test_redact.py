@@ -39,3 +39,16 @@ def test_a_mistyped_source_is_reported_without_its_password():
     with pytest.raises(UserError, match="source not found") as info:
         open_source("rtp://user:hunter2@127.0.0.1:1/s")  # not a scheme OpenCV streams: a missing file
     assert "hunter2" not in str(info.value) and "rtp://***@127.0.0.1:1/s" in str(info.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("rtsp://127.0.0.1:9/s?user=admin&password=S3cretPW", "rtsp://127.0.0.1:9/s?user=admin&password=***"),
+    ("http://cam/video.cgi?resolution=640&PWD=x1;token=t2#top", "http://cam/video.cgi?resolution=640&PWD=***;token=***#top"),
+    ("https://h/live.m3u8?api_key=K&sig=S&auth_token=T", "https://h/live.m3u8?api_key=***&sig=***&auth_token=***"),
+    ("rtsp://u:p@h/s?secret=z", "rtsp://***@h/s?secret=***"),
+    ("rtsp://h/s?user=u&password=p@ss/w:rd", "rtsp://h/s?user=u&password=***"),  # an `@` in the value
+    ("rtsp://cam/s?channel=1&subtype=0", "rtsp://cam/s?channel=1&subtype=0"),  # nothing to hide
+])
+def test_a_secret_in_the_query_is_hidden(url, shown):
+    assert redact(url) == shown
+    assert redact(f"cannot open stream {url}") == f"cannot open stream {shown}"

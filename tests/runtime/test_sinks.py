@@ -148,16 +148,30 @@ def test_depth_files_on_a_full_disk_fail_and_keep_the_earlier_ones(small_disk):
     assert _leftovers(disk) == []  # no half-written temp file left behind
 
 
+def test_depth_and_point_cloud_folders_appear_with_the_first_file(tmp_path):
+    """A run that fails before its first frame (a source with no readable image) leaves no
+    empty output folders behind."""
+    depth, cloud = DepthSink(tmp_path / "d" / "deeper"), PointCloudSink(tmp_path / "p")
+    assert sorted(tmp_path.iterdir()) == []
+    depth.write(_result(0, np.ones((8, 8), np.float32)))
+    cloud.write(_result(0, np.ones((8, 8), np.float32)))
+    assert [p.name for p in (tmp_path / "d" / "deeper").iterdir()] == ["000000.png"]
+    assert [p.name for p in (tmp_path / "p").iterdir()] == ["000000.ply"]
+
+
 def test_depth_and_point_cloud_writes_into_a_removed_folder_fail(tmp_path):
     depth = DepthSink(tmp_path / "d")
     cloud = PointCloudSink(tmp_path / "p")
-    result = _result(0, np.ones((8, 8), np.float32))
+    depth.write(_result(0, np.ones((8, 8), np.float32)))
+    cloud.write(_result(0, np.ones((8, 8), np.float32)))
+    result = _result(1, np.ones((8, 8), np.float32))
     shutil.rmtree(tmp_path / "d")
     shutil.rmtree(tmp_path / "p")
-    with pytest.raises(WriteFailed, match=r"cannot write .*000000\.png"):
+    with pytest.raises(WriteFailed, match=r"cannot write .*000001\.png"):
         depth.write(result)
-    with pytest.raises(WriteFailed, match=r"cannot write .*000000\.ply"):
+    with pytest.raises(WriteFailed, match=r"cannot write .*000001\.ply"):
         cloud.write(result)
+    assert not (tmp_path / "d").exists() and not (tmp_path / "p").exists()  # not made again
 
 
 @pytest.mark.parametrize("text, parsed", [("png", ("png",)), ("png,npy", ("png", "npy")),

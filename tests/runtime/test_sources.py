@@ -65,3 +65,9 @@ def test_output_names_are_the_input_stems_and_stay_unique():
 
     assert output_names([Path("a/rgb_1.png"), Path("a/rgb_2.jpg")]) == ["rgb_1", "rgb_2"]
     assert output_names([Path("a/x.jpg"), Path("b/x.png"), Path("y.v2.png")]) == ["x_000000", "x_000001", "y.v2"]
+
+
+@pytest.mark.parametrize("spec", ["", "   "])
+def test_an_empty_source_is_a_mistake_not_the_current_folder(spec):
+    with pytest.raises(UserError, match="the source is empty"):
+        open_source(spec)

@@ -37,6 +37,8 @@ def open_source(
     A live source ends the run (RunFailure) after `timeout_s` seconds without a frame. A
     rosbag2 (`NAME.mcap`, a bag folder) is read from `topic` (default: its first image topic)."""
     text = str(spec).strip()
+    if not text:
+        raise UserError("the source is empty: give a camera index, a file, a folder, a glob or a URL")
     if isinstance(spec, int) or text.isdigit():
         index = check_camera_index(int(text))
         return LiveSource(lambda: open_camera(index, width, height, fps), f"camera {index}", timeout_s)
