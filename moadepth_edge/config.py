@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from .config_types import InvalidConfig, at_least, from_dict, require, validate_tree
+from .config_types import InvalidConfig, at_least, at_most, from_dict, require, validate_tree
 
 __all__ = ["InvalidConfig", "from_dict", "to_dict", "validate_tree", "replace", "get_preset", "PRESETS"]
 
@@ -70,8 +70,9 @@ class MoACfg:
         bad = [i for i in self.layers if i < 0]
         require(not bad, "layers", f"block indices must be >= 0, got {list(self.layers)}")
         require(len(set(self.layers)) == len(self.layers), "layers", f"repeats a block: {list(self.layers)}")
-        for name in ("num_experts", "bottleneck", "router_hidden"):
+        for name, most in (("num_experts", 64), ("bottleneck", 65536), ("router_hidden", 65536)):
             at_least(self, name, 1)
+            at_most(self, name, most)
         at_least(self, "tau", 0, strict=True)
 
 
@@ -86,7 +87,9 @@ class BinsCfg:
 
     def validate(self) -> None:
         at_least(self, "n_bins", 2)
+        at_most(self, "n_bins", 4096)
         at_least(self, "min_depth", 0, strict=True)
+        at_most(self, "max_depth", 1e4)  # metres
         require(self.max_depth > self.min_depth, "max_depth",
                 f"must be > min_depth ({self.min_depth:g}), got {self.max_depth!r}")
 
@@ -107,6 +110,7 @@ class HeadCfg:
 
     def validate(self) -> None:
         at_least(self, "hidden", 1)
+        at_most(self, "hidden", 65536)
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ class TrainCfg:
             at_least(self, name, 0)
         for name in ("batch_size", "eval_every"):
             at_least(self, name, 1)
+        at_most(self, "epochs", 1_000_000)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,10 +42,18 @@ def require(ok: bool, field: str, reason: str) -> None:
 
 
 def at_least(obj: Any, name: str, low: float, *, strict: bool = False) -> None:
-    """obj.name >= low (> low when strict), else InvalidConfig naming the field."""
+    """obj.name finite and >= low (> low when strict), else InvalidConfig naming the field."""
     value = getattr(obj, name)
+    require(math.isfinite(value), name, f"expected a finite number, got {value!r}")
     ok = value > low if strict else value >= low
     require(ok, name, f"must be {'>' if strict else '>='} {low:g}, got {value!r}")
+
+
+def at_most(obj: Any, name: str, high: float) -> None:
+    """obj.name <= high, else InvalidConfig naming the field: sizes that would allocate more
+    than any machine has, read from a config.json, fail here and not in the allocator."""
+    value = getattr(obj, name)
+    require(value <= high, name, f"must be <= {high:g}, got {value!r}")
 
 
 def _describe(value: Any) -> str:

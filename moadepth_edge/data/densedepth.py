@@ -8,6 +8,7 @@ Depth PNGs here are uint16 millimetres (pass depth_scale for other encodings).
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from ..errors import UserError
@@ -38,16 +39,19 @@ class DenseDepthReader(PairReader):
         if not csv_file.is_file():
             raise UserError(f"CSV file not found: {csv_file}")
         rows = []
-        with csv_file.open(newline="") as f:
-            for lineno, row in enumerate(csv.reader(f), 1):
-                row = [c.strip() for c in row]
-                if not row or not any(row):
-                    continue
-                if len(row) < 2:
-                    raise UserError(f"{csv_file}:{lineno}: expected `image,depth`, got {','.join(row)!r}")
-                if not rows and _is_header(row):
-                    continue
-                rows.append((lineno, row[0], row[1]))
+        try:
+            text = csv_file.read_bytes().decode("utf-8")  # newlines as they are, as csv wants
+        except UnicodeDecodeError:
+            raise UserError(f"{csv_file}: not a CSV text file of `image,depth` rows") from None
+        for lineno, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+            row = [c.strip() for c in row]
+            if not row or not any(row):
+                continue
+            if len(row) < 2:
+                raise UserError(f"{csv_file}:{lineno}: expected `image,depth`, got {','.join(row)!r}")
+            if not rows and _is_header(row):
+                continue
+            rows.append((lineno, row[0], row[1]))
         if not rows:
             raise UserError(f"CSV file is empty: {csv_file}")
         base = Path(root) if root is not None else _guess_root(csv_file, rows[0][1])

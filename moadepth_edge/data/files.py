@@ -59,8 +59,12 @@ def read_list_file(path: str | Path, min_columns: int = 2) -> list[list[str]]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"list file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text list of `rgb depth [focal]` lines (an image or other binary file?)") from None
     rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

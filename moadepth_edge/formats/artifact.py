@@ -146,6 +146,9 @@ def read_onnx_metadata(path: str | Path) -> dict[str, str]:
     """The metadata_props of an ONNX file, without reading its graph; UserError when the file
     is missing, empty or not an ONNX model."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; expected an exported .onnx file (a checkpoint folder: "
+                        "moadepth-edge export it first)")
     if not path.is_file():
         raise UserError(f"model not found: {path}")
     size = path.stat().st_size

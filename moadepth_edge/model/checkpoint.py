@@ -6,16 +6,31 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from .. import __version__
 from .._lazy import lazy_import
 from ..config import InvalidConfig, ModelCfg, from_dict, to_dict
-from ..errors import CheckpointError
+from ..errors import CheckpointError, WriteFailed
 from ..outputs import staged_dir
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """safetensors' save_file with its I/O errors (a full disk is a SafetensorError, not an
+    OSError) as WriteFailed naming the file."""
+    try:
+        lazy_import("safetensors.torch").save_file(tensors, str(path), metadata=metadata)
+    except Exception as exc:
+        if type(exc).__name__ != "SafetensorError":
+            raise
+        reason = str(exc)
+        for known in ("No space left on device", "Disk quota exceeded", "File too large", "Read-only file system"):
+            reason = known if known in reason else reason
+        raise WriteFailed(path, reason) from None
 
 
 def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] | None = None,
@@ -24,7 +39,6 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
 
     add_files(tmp_folder) may write more files (a trainer's state) before the folder moves
     into place, so they land in the same atomic swap."""
-    safetensors_torch = lazy_import("safetensors.torch")
     folder = Path(folder)
     cfg: ModelCfg = model.cfg  # type: ignore[assignment]
     meta = {
@@ -35,7 +49,7 @@ def save_checkpoint(model: nn.Module, folder: str | Path, extra: dict[str, Any] 
     }
     with staged_dir(folder) as tmp:  # disk full, folder gone: the previous checkpoint stays
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        safetensors_torch.save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        save_tensors(state, tmp / WEIGHTS, metadata={"format": "pt"})
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2))
         if add_files is not None:
             add_files(tmp)

@@ -39,6 +39,10 @@ class EvalResult:
     per_image: list[dict] = field(default_factory=list)  # {"name": ..., **metrics}
 
 
+class EvalStopped(Exception):
+    """evaluate()'s stop() said True: no metrics for this evaluation."""
+
+
 def evaluate(
     model: nn.Module,
     reader: DepthReader,
@@ -49,9 +53,11 @@ def evaluate(
     device: str | torch.device = "cpu",
     limit: int | None = None,
     on_batch: Callable[[int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EvalResult:
     """Per-image-averaged metrics of `model` on the first `limit` samples of `reader`.
-    on_batch(n) is called after each batch of n images (for progress bars)."""
+    on_batch(n) is called after each batch of n images (for progress bars); stop() before
+    each batch, and EvalStopped is raised when it says True (a signal during training)."""
     was_training = model.training
     model.eval()
     n = len(reader) if limit is None else min(limit, len(reader))
@@ -59,6 +65,8 @@ def evaluate(
     per_image = []
     try:
         for start in range(0, n, batch_size):
+            if stop is not None and stop():
+                raise EvalStopped(f"evaluation stopped after {start} of {n} images")
             samples: list[Sample] = [reader[i] for i in range(start, min(start + batch_size, n))]
             preds = predict(model, [s.rgb for s in samples], flip_tta=flip_tta, device=device)
             for s, p in zip(samples, preds):

@@ -11,6 +11,7 @@ settings, sampler position) to `trainer_state.json`, where each tensor is a
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .._lazy import lazy_import
 from ..config import InvalidConfig, from_dict
 from ..config_types import at_least, require
 from ..errors import CheckpointError
-from ..model.checkpoint import save_checkpoint
+from ..model.checkpoint import save_checkpoint, save_tensors
 from ..outputs import previous_copy
 
 STATE_JSON = "trainer_state.json"
@@ -93,8 +94,10 @@ def restore_state(state: TrainerState, folder: Path, optimizer: torch.optim.Opti
     """Load optimizer, scheduler, AMP scaler and RNG states; CheckpointError (one line) when
     the saved state does not fit them."""
     try:
+        fresh = [dict(group) for group in optimizer.param_groups]
         optimizer.load_state_dict(state.optimizer)
         check_optimizer_state(optimizer)
+        check_param_groups(fresh, optimizer.param_groups)
         scheduler.load_state_dict(state.scheduler)
         scaler.load_state_dict(state.scaler)
         set_rng_state(state.rng)
@@ -114,6 +117,26 @@ def check_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
             if tuple(value.shape) != want:
                 raise ValueError(f"optimizer state {name!r} has shape {list(value.shape)}, "
                                  f"its parameter needs {list(want)}")
+
+
+def _same_kind(fresh: Any, saved: Any) -> bool:
+    if isinstance(fresh, bool) or fresh is None:
+        return isinstance(saved, bool) or saved is None
+    if isinstance(fresh, (int, float)):
+        return isinstance(saved, (int, float)) and not isinstance(saved, bool) and math.isfinite(saved)
+    if isinstance(fresh, (tuple, list)):
+        return isinstance(saved, (tuple, list)) and len(saved) == len(fresh) \
+            and all(_same_kind(f, v) for f, v in zip(fresh, saved))
+    return True
+
+
+def check_param_groups(fresh: list[dict[str, Any]], loaded: list[dict[str, Any]]) -> None:
+    """Every hyperparameter the saved state brings (lr, betas, eps...) of the kind this
+    optimizer's own has, and finite: an edited `"lr": "x"` fails here, not at the first step."""
+    for group_fresh, group in zip(fresh, loaded):
+        for key, value in group_fresh.items():
+            if key != "params" and key in group and not _same_kind(value, group[key]):
+                raise ValueError(f"optimizer param_groups {key!r} is {group[key]!r}, expected the kind of {value!r}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -172,7 +195,7 @@ def save_run_checkpoint(model: nn.Module, folder: Path, extra: dict[str, Any],
     def add_state(tmp: Path) -> None:
         tensors: dict[str, torch.Tensor] = {}
         data = _encode({k: getattr(trainer_state, k) for k in trainer_state.__dataclass_fields__}, tensors)
-        lazy_import("safetensors.torch").save_file(tensors, str(tmp / STATE_TENSORS))
+        save_tensors(tensors, tmp / STATE_TENSORS)
         (tmp / STATE_JSON).write_text(json.dumps(data, indent=1) + "\n")
 
     return save_checkpoint(model, folder, extra=extra,

@@ -8,6 +8,7 @@ train.csv  eval.csv
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import signals
 from ..config import ModelCfg, TrainCfg, to_dict, validate_tree
 from ..data.dataset import DepthDataset
 from ..data.spec import open_reader
 from ..data.transforms import training_augment
-from ..errors import CheckpointError, UserError
+from ..errors import CheckpointError, RunFailure, UserError
 from ..model.checkpoint import load_checkpoint
 from ..model.depth_model import DepthOutput
 from .device import pick_device
 from .distributed import all_reduce_mean, barrier, broadcast_object, init_distributed
-from .evaluate import evaluate
+from .evaluate import EvalStopped, evaluate
 from .interrupt import StopRequest, ignore_signals_in_worker
 from .camera import training_camera
 from .losses import DepthLoss, router_entropy
@@ -52,6 +54,9 @@ class _ForwardTrain(nn.Module):
         return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
 
 
+DIVERGED_STEPS = 3  # non-finite losses in a row that end a run
+
+
 class Trainer:
     """Build with `Trainer(model_cfg, train_cfg, run, pretrained)` for a new run or
     `Trainer.resume(out)` to continue one; then `fit()`."""
@@ -73,6 +78,9 @@ class Trainer:
                                         synthetic_size=run.synthetic_size, seed=train_cfg.seed)
         if len(self.train_reader) == 0:
             raise UserError(f"--data {run.data}: no training samples")
+        if train_cfg.batch_size > len(self.train_reader):  # a step would repeat samples, and outlast a stop
+            raise UserError(f"--batch-size {train_cfg.batch_size} is more than the {len(self.train_reader)} "
+                            f"training samples of --data {run.data}")
         if _resume is None:  # a resumed run keeps the camera its checkpoint recorded
             model_cfg = dataclasses.replace(model_cfg, camera=training_camera(
                 self.train_reader, model_cfg, train_cfg.canonical_focal))
@@ -175,8 +183,11 @@ class Trainer:
         """Held-out metrics (standard protocol) on rank 0, shared with every rank."""
         metrics = None
         if self.env.is_main and self.eval_reader is not None:
-            metrics = evaluate(self.model, self.eval_reader, get_protocol("standard"), device=self.device,
-                               limit=self.run.eval_limit).metrics
+            try:  # a signal ends the evaluation at the next batch: a stop must not wait for it
+                metrics = evaluate(self.model, self.eval_reader, get_protocol("standard"), device=self.device,
+                                   limit=self.run.eval_limit, stop=lambda: signals.requested() is not None).metrics
+            except EvalStopped:
+                metrics = None
         return broadcast_object(metrics, self.env)
 
     # --------------------------------------------------------------------------------------
@@ -241,6 +252,7 @@ class Trainer:
             for batch in self.loader:
                 values = self.train_step(batch)
                 self.step += 1
+                self._check_diverged(values["total"])
                 running = {k: running.get(k, 0.0) + v for k, v in values.items()}
                 n_running += 1
                 progress.advance(values["total"])
@@ -258,8 +270,21 @@ class Trainer:
             improved = False
             if epoch_done % self.cfg.eval_every == 0 or self.step >= self.total_steps:
                 improved = self._record_eval(epoch_done)
+            if self._stopping(stop):  # asked during the evaluation: last/ is saved, best/ not judged
+                return False
             self.save(best=improved)
         return False
+
+    def _check_diverged(self, loss: float) -> None:
+        """RunFailure after DIVERGED_STEPS non-finite losses in a row (mixed precision skips a
+        step or two on its own): the weights are NaN by then, so nothing more is saved and
+        last/ keeps the latest finite checkpoint."""
+        self._bad_steps = 0 if math.isfinite(loss) else getattr(self, "_bad_steps", 0) + 1
+        if self._bad_steps >= DIVERGED_STEPS:
+            last = self.out / "last"
+            kept = f"{last} keeps the checkpoint saved before it" if last.is_dir() else "no checkpoint was saved"
+            raise RunFailure(f"training diverged: the loss was {loss} for {self._bad_steps} steps in a row "
+                             f"(step {self.step}); try a lower --lr; {kept}")
 
     def _record_train(self, epoch: int, means: dict[str, float]) -> None:
         keys = sorted(means)

@@ -113,6 +113,10 @@ def run(run_dir, tmp_path) -> Path:
     (["--data", "synthetic:many"], ["synthetic:N"]),
     (["--data", "synthetic:0"], ["positive frame count"]),
     (["--data", "nyu:/no/such/place"], ["not found"]),
+    (["--data", f"nyu:{REPO / 'docs' / 'real_frame.png'}"], ["not a text list"]),
+    (["--data", f"densedepth:{REPO / 'docs' / 'real_frame.png'}"], ["not a CSV text file"]),
+    (["--lr", "inf"], ["--lr", "finite"]),
+    (["--batch-size", "9"], ["--batch-size 9 is more than the 8 training samples"]),
     (["--clip", "no-such-tag"], ["--clip no-such-tag", "neither a pretrained tag"]),
 ])
 def test_train_bad_options(tmp_path, capsys, args, words):
@@ -176,6 +180,13 @@ def _edit_config(run: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
+def _edit_state(run: Path, change) -> None:
+    path = run / "last" / "trainer_state.json"
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -206,6 +217,14 @@ RESUME_DAMAGE = {
                 ["extra.train_cfg.lr: expected a number"]),
     "run-size-zero": (lambda r: _edit_config(r, lambda d: d["extra"]["run"].update(synthetic_size=[0, 5])),
                       ["extra.run.synthetic_size"]),
+    "n_bins-huge": (lambda r: _edit_config(r, lambda d: d["model_cfg"]["bins"].update(n_bins=10**12)),
+                    ["model_cfg.bins.n_bins: must be <= 4096"]),
+    "experts-huge": (lambda r: _edit_config(r, lambda d: d["model_cfg"]["moa"].update(num_experts=10**6)),
+                     ["model_cfg.moa.num_experts: must be <= 64"]),
+    "max-depth-huge": (lambda r: _edit_config(r, lambda d: d["model_cfg"]["bins"].update(max_depth=1e300)),
+                       ["model_cfg.bins.max_depth: must be <= 10000"]),
+    "state-lr-a-string": (lambda r: _edit_state(r, lambda d: d["optimizer"]["param_groups"][0].update(lr="x")),
+                          ["does not fit this run", "'lr' is 'x'"]),
     "weights-missing": (lambda r: (r / "last" / "model.safetensors").unlink(), ["no model.safetensors"]),
     "weights-truncated": (lambda r: _truncate(r / "last" / "model.safetensors"), ["corrupt checkpoint weights"]),
 }
@@ -360,3 +379,22 @@ def test_real_cli_refusals(run, tmp_path, marker):
     RESUME_DAMAGE["n_bins-many"][0](run)
     _one_error_line(_cli("info", str(run / "last"), cwd=tmp_path), "model_cfg.bins.n_bins")
     assert not (tmp_path / "logs").exists()  # no crash logs: every refusal was an expected one
+
+
+def test_a_disk_that_fills_while_checkpointing_is_a_write_failure(tmp_path):
+    """safetensors reports a full disk as its own error type: it is still one `cannot write`
+    line naming the file, exit 1, and no half-written last/ (here: a 256 KiB file-size limit)."""
+    import resource
+    import signal
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    from cli_helpers import assert_one_error, run_cli
+
+    out = tmp_path / "run"
+    proc = run_cli("train", *TINY, "--epochs", "1", "--out", out, preexec_fn=limited)
+    line = assert_one_error(proc.returncode, proc.stderr, expected_rc=1)
+    assert line.startswith(f"error: cannot write {out}") and "model.safetensors: File too large" in line
+    assert not (out / "last").exists() and not list(out.glob(".last.tmp-*"))

@@ -88,3 +88,24 @@ def test_sigterm_to_the_process_group_checkpoints_and_resume_continues(tmp_path)
                           cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
     assert cont.returncode == 0, cont.stderr[-2000:]
     assert read_checkpoint_meta(out / "last")["extra"]["step"] == epochs * STEPS_PER_EPOCH
+
+
+@pytest.mark.slow  # a real training process: ~5 s idle
+def test_sigterm_during_an_evaluation_stops_at_the_next_batch(tmp_path):
+    """The held-out evaluation (here: 100,000 frames, far longer than any grace period) ends at
+    its next batch on a stop: last/ is checkpointed and the process exits 143 in seconds."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "moadepth_edge", "train", "--preset", "moadepth-tiny", "--data", "synthetic:8",
+           "--synthetic-size", "24x32", "--epochs", "1", "--batch-size", "4", "--workers", "0",
+           "--eval-data", "synthetic:100000", "--eval-limit", "0", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not out.is_dir() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(6)  # into the evaluation of the initial model (building it takes 1-2 s)
+    started = time.monotonic()
+    err = _stopped(proc, lambda: proc.send_signal(signal.SIGTERM))
+    assert proc.returncode == 143, err[-2000:]
+    assert time.monotonic() - started < 60
+    assert read_checkpoint_meta(out / "last")["extra"]["step"] == 0
+    assert "continue with: moadepth-edge train --resume" in err

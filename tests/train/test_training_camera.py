@@ -82,7 +82,7 @@ def test_the_checkpoint_records_the_camera_and_the_canonical_flag(tmp_path):
 
     run = RunSpec(out=str(tmp_path / "r"), data="synthetic:4", synthetic_size=(24, 32), eval_limit=2,
                   progress=False, cache=True)
-    Trainer(get_preset("moadepth-tiny"), TrainCfg(epochs=0, num_workers=0, canonical_focal=True), run).fit()
+    Trainer(get_preset("moadepth-tiny"), TrainCfg(epochs=0, batch_size=4, num_workers=0, canonical_focal=True), run).fit()
     meta = read_checkpoint_meta(tmp_path / "r" / "last")
     assert meta["model_cfg"]["camera"]["fx"] == pytest.approx(NYU_FX * 64 / 640)
     assert meta["model_cfg"]["camera"]["source"].startswith("canonical")
@@ -95,7 +95,7 @@ def test_train_canonical_focal_on_data_without_intrinsics_is_one_error(shared_da
 
     proc = run_cli("train", "--out", tmp_path / "r", "--preset", "moadepth-tiny", "--data",
                    f"kitti:{shared_data / 'kitti_samples'}", "--canonical-focal", "--epochs", "0",
-                   "--workers", "0", "--no-progress")
+                   "--batch-size", "2", "--workers", "0", "--no-progress")
     assert "--canonical-focal" in assert_one_error(proc.returncode, proc.stderr)
     assert not (tmp_path / "r").exists()
 
