@@ -21,14 +21,19 @@ from .pipeline import STAGES, summarize_pipeline
 from .schema import PipelineResult
 
 
-def open_baseline(spec: str, checkpoint: str | Path | None, threads: int | None = None) -> "TorchEager":
-    """`torch-eager` (CPU) or `torch-eager:DEVICE` (e.g. torch-eager:cuda) on a checkpoint folder."""
-    name, _, device = spec.partition(":")
-    if name != "torch-eager":
+def check_baseline(spec: str, checkpoint: str | Path | None) -> None:
+    """UserError unless `spec` is `torch-eager[:DEVICE]` with a checkpoint folder given: what
+    can be told before torch is imported (whether DEVICE exists here is up to the run)."""
+    if spec.partition(":")[0] != "torch-eager":
         raise UserError(f"unknown baseline {spec!r}; use torch-eager or torch-eager:DEVICE")
     if checkpoint is None:
         raise UserError(f"--baseline {spec} needs --checkpoint (the PyTorch checkpoint folder)")
-    return TorchEager(checkpoint, device or "cpu", threads)
+
+
+def open_baseline(spec: str, checkpoint: str | Path | None, threads: int | None = None) -> "TorchEager":
+    """`torch-eager` (CPU) or `torch-eager:DEVICE` (e.g. torch-eager:cuda) on a checkpoint folder."""
+    check_baseline(spec, checkpoint)
+    return TorchEager(checkpoint, spec.partition(":")[2] or "cpu", threads)  # type: ignore[arg-type]
 
 
 class TorchEager:

@@ -5,6 +5,7 @@ samples. Clock: `time.perf_counter_ns`, monotonic and sub-microsecond on Linux.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -61,12 +62,13 @@ class Budget:
     min_iters: int = 10
 
     def __post_init__(self) -> None:
-        if (self.iters is None) == (self.seconds is None):
-            raise UserError("give either a number of iterations or a time budget in seconds, not both")
+        # each value first, so a bad one is named even beside a second budget
         if self.warmup < 0 or (self.iters is not None and self.iters < 1):
             raise UserError("--warmup must be >= 0 and --iters >= 1")
-        if self.seconds is not None and self.seconds <= 0:
-            raise UserError("--seconds must be > 0")
+        if self.seconds is not None and not (math.isfinite(self.seconds) and self.seconds > 0):
+            raise UserError(f"--seconds must be a finite number > 0, got {self.seconds}")
+        if (self.iters is None) == (self.seconds is None):
+            raise UserError("give either a number of iterations or a time budget in seconds, not both")
 
 
 def time_calls(fn: Callable[[], object], budget: Budget,

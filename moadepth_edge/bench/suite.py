@@ -1,13 +1,16 @@
 """Run a benchmark plan: models x backends x precisions x resolutions x batch sizes.
 
-Each configuration is measured on its own and fails on its own: a backend that is unknown or
-unavailable, a precision the model file does not have, or a shape the model refuses is
-recorded in the report with its one-line error, and the remaining configurations still run.
+Each configuration is measured on its own and fails on its own: a backend this machine lacks,
+a precision the model file does not have, a shape the model refuses or an input too large for
+memory is recorded in the report with its one-line error, and the remaining configurations
+still run. A value no machine could run (an unknown backend or precision, a baseline without
+its checkpoint, a reference no backend reads) stops the whole run before anything is measured.
 """
 from __future__ import annotations
 
 import shlex
 import sys
+import typing
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,10 +20,12 @@ import numpy as np
 
 from .. import signals
 from ..errors import RunFailure, UserError
-from ..runtime.backends import select_backend
+from ..formats.artifact import ModelArtifact
+from ..runtime.backends import backend_names, select_backend
 from ..runtime.backends.base import Backend
 from ..train.metrics import Protocol, get_protocol
 from . import accuracy as acc
+from .limits import MAX_BATCH, MAX_SIDE
 from .live import LiveSpec, bench_live
 from .measure import Budget, summarize, throughput, time_calls
 from .streams import StreamsSpec, bench_streams
@@ -31,6 +36,8 @@ from .system import system_info
 FRAME_DEFAULT_HW = (480, 640)  # input of a "frame" model when no --resolution is given
 # the backend option a `name:device` spec sets
 _DEVICE_OPTION = {"onnxruntime": "providers", "torch": "device"}
+# the precisions a model file can hold (its artifact's), the only ones --precision can match
+PRECISIONS: tuple[str, ...] = typing.get_args(typing.get_type_hints(ModelArtifact)["precision"])
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,25 @@ class BenchPlan:
     live: LiveSpec | None = None  # glass-to-depth latency on a live source
     streams: StreamsSpec | None = None  # several copies of `video` at once, batched vs one per call
 
+    def __post_init__(self) -> None:
+        """UserError, before any work, for a value no machine could run; what this machine
+        lacks (a GPU, a library) is left to each configuration."""
+        for spec in self.backends:
+            check_backend(spec)
+        for precision in self.precisions:
+            if precision not in PRECISIONS:
+                raise UserError(f"unknown precision {precision!r} (--precision); a model file holds "
+                                f"{', '.join(PRECISIONS)}")
+        if self.batches and max(self.batches) > MAX_BATCH:
+            raise UserError(f"--batch takes sizes from 1 to {MAX_BATCH}, got {max(self.batches)}")
+        for h, w in self.resolutions:
+            if max(h, w) > MAX_SIDE:
+                raise UserError(f"--resolution takes sides from 1 to {MAX_SIDE} pixels, got {h}x{w}")
+        if self.baseline is not None:
+            from .baseline import check_baseline
+
+            check_baseline(self.baseline, self.checkpoint)
+
 
 class Progress:
     """Told of every step; the CLI's rich progress bar subclasses it. The default is silent."""
@@ -70,14 +96,33 @@ class Progress:
         print(f"error: {message}", file=sys.stderr)
 
 
+def check_backend(spec: str) -> None:
+    """UserError for a --backend entry no machine runs: an unknown name, or a device on a
+    backend that takes none (whether this machine has the backend is up to its configuration)."""
+    name = spec.partition(":")[0]
+    if name == "auto":
+        return
+    if name not in backend_names():
+        raise UserError(f"unknown backend {name!r} (--backend); choose from auto, "
+                        f"{', '.join(backend_names())}, optionally NAME:DEVICE")
+    _device_opts(name, spec)
+
+
+def _device_opts(name: str, spec: str) -> dict[str, Any]:
+    """The option the `:DEVICE` of `spec` sets on backend `name` ({} without one); UserError
+    when that backend takes no device."""
+    device = spec.partition(":")[2]
+    if not device:
+        return {}
+    if name not in _DEVICE_OPTION:
+        raise UserError(f"backend {name!r} takes no device (got {spec!r})")
+    return {_DEVICE_OPTION[name]: device}
+
+
 def _open(model: Path, spec: str, threads: int | None) -> Backend:
-    name, _, device = spec.partition(":")
+    name = spec.partition(":")[0]
     cls = select_backend(model, None if name == "auto" else name)
-    opts: dict[str, Any] = {}
-    if device:
-        if cls.name not in _DEVICE_OPTION:
-            raise UserError(f"backend {cls.name!r} takes no device (got {spec!r})")
-        opts[_DEVICE_OPTION[cls.name]] = device
+    opts = _device_opts(cls.name, spec)
     if threads and cls.name == "onnxruntime":
         opts["threads"] = threads
     return cls.load(model, **opts)
@@ -108,6 +153,7 @@ class Suite:
         self.samples: list[Any] | None = None
         self.reference_preds: list[np.ndarray] | None = None
         self.stop_note: list[str] = []
+        self.checked = False  # check_inputs passed
 
     # -- one configuration --------------------------------------------------------------------
     def _failed(self, base: ConfigResult, error: str) -> ConfigResult:
@@ -164,6 +210,9 @@ class Suite:
                             first = False
                     except (UserError, RunFailure) as exc:  # RunFailure: a live source died
                         yield self._failed(base, str(exc))
+                        continue
+                    except MemoryError as exc:  # a batch x input this machine cannot hold
+                        yield self._failed(base, f"out of memory: {exc}" if str(exc) else "out of memory")
                         continue
                     yield result
 
@@ -253,8 +302,14 @@ class Suite:
 
     # -- the whole plan -------------------------------------------------------------------------
     def check_inputs(self) -> None:
-        """Fail the whole run early (one line) on a flag every configuration depends on."""
+        """Fail the whole run early (one line) on a flag every configuration depends on; call
+        it before showing progress (`run` calls it when it was not)."""
         plan = self.plan
+        if plan.reference is not None:
+            try:
+                select_backend(plan.reference).inspect(plan.reference)
+            except UserError as exc:
+                raise UserError(f"--reference {plan.reference}: {exc}") from None
         if plan.video is not None:
             from ..runtime.sources import open_source
 
@@ -265,10 +320,12 @@ class Suite:
             plan.live.open().close()
         get_protocol(plan.protocol)
         self._samples()
+        self.checked = True
 
     def run(self, command: str | None = None) -> Report:
         plan = self.plan
-        self.check_inputs()
+        if not self.checked:
+            self.check_inputs()
         self.gpu = open_gpu_probe()
         try:
             configs = self._measure_all()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from ..bench.limits import MAX_BATCH, MAX_SIDE
 from ..errors import UserError
 from ..runtime.redact import redact
 
@@ -20,8 +21,10 @@ HELP = """Benchmark MODEL files over backends x precisions x batch sizes x resol
 Per configuration: model-only latency (mean, std, p50/p90/p99, min, max) and throughput,
 host/GPU memory, and - once per model and backend - pipeline FPS on --video, glass-to-depth
 latency on a live source (--live-video replayed as a camera, or --live), accuracy on --data and
-agreement with --reference. A configuration that cannot run (unknown backend, a precision the
-file lacks, no GPU) is reported with its error; the others still run.
+agreement with --reference. A configuration that cannot run here (a precision the file lacks,
+no GPU, too little memory) is reported with its error; the others still run. A value that can
+never run (an unknown backend or precision, --baseline without --checkpoint, a --reference no
+backend reads) stops the run with one line before anything is measured.
 
   moadepth-edge bench fp32.onnx int8.onnx --batch 1,4 --video clip.mp4 --data synthetic:16 \\
       --reference fp32.onnx --baseline torch-eager --checkpoint ckpt/ --out benchmarks/mydevice
@@ -66,13 +69,15 @@ def register(app: typer.Typer) -> None:
                                     "onnxruntime:cuda, onnxruntime:tensorrt, tensorrt, torch."),
         precision: str = typer.Option("", help="Comma list of precisions to expect (fp32, fp16, int8); "
                                       "default: each model's own."),
-        batch: str = typer.Option("", help="Comma list of batch sizes (default 1)."),
-        resolution: str = typer.Option("", help="Comma list of HEIGHTxWIDTH inputs; default: the model's."),
+        batch: str = typer.Option("", help=f"Comma list of batch sizes, 1 to {MAX_BATCH} (default 1)."),
+        resolution: str = typer.Option("", help=f"Comma list of HEIGHTxWIDTH inputs, each side 1 to {MAX_SIDE}; "
+                                       "default: the model's."),
         profile: Optional[str] = typer.Option(None, help="Take batch sizes / resolution / precision "
                                               "from an export target profile."),
         warmup: int = typer.Option(10, help="Untimed calls (and pipeline frames) first."),
         iters: Optional[int] = typer.Option(None, help="Timed calls per configuration (default 100)."),
-        seconds: Optional[float] = typer.Option(None, help="Seconds per configuration instead of --iters."),
+        seconds: Optional[float] = typer.Option(None, help="Seconds per configuration instead of --iters "
+                                                "(a finite number > 0)."),
         video: Optional[Path] = typer.Option(None, help="Video file for end-to-end pipeline FPS."),
         data: Optional[str] = typer.Option(None, help="Accuracy data: synthetic:N or nyu:PATH."),
         protocol: str = typer.Option("standard", help="Evaluation protocol: standard or paper."),
@@ -174,9 +179,12 @@ def _bench(plan: BenchPlan, out: Path | None) -> int:
 
     folder = output_dir(out or Path("benchmarks") / device_slug(system_info()), "--out")
     command = command_line(plan, folder)
+    progress = BenchProgress()
+    suite = Suite(plan, progress)
+    suite.check_inputs()  # a user mistake is its one line, before the progress bar draws anything
     with signals.deferred():  # a signal ends the run after the current configuration, reported
-        with BenchProgress() as progress:
-            report = Suite(plan, progress).run(command=command)
+        with progress:
+            report = suite.run(command=command)
         save_report(report, folder / "report.json")
         try:
             plots = write_plots(report, output_dir(folder / "plots", "--out"))

@@ -19,7 +19,7 @@ QUICK = ["--warmup", "1", "--iters", "3", "--threads", "1"]
 
 def test_full_run_measures_everything_and_reports_the_failures(bench_run):
     rc, out = bench_run
-    assert rc == 1  # the unknown backend failed; everything else ran
+    assert rc == 1  # the torch backend on ONNX files failed; everything else ran
     report = load_report(out / "report.json")
     by_id = {c.id: c for c in report.configs}
     ok = {cid for cid, c in by_id.items() if c.status == "ok"}
@@ -27,7 +27,7 @@ def test_full_run_measures_everything_and_reports_the_failures(bench_run):
                   "tiny_int8.onnx/onnxruntime/int8/b1/64x64", "tiny_int8.onnx/onnxruntime/int8/b2/64x64",
                   "tiny/torch-eager/fp32/b1/64x64", "tiny/torch-eager/fp32/b2/64x64"}
     failed = [c for c in report.configs if c.status == "error"]
-    assert len(failed) == 4 and all("unknown backend 'no-such-backend'" in c.error for c in failed)
+    assert len(failed) == 4 and all("the torch backend runs a checkpoint folder" in c.error for c in failed)
     for c in report.ok():
         lat = c.latency
         assert lat.n == 15 and lat.min <= lat.p50 <= lat.p90 <= lat.p99 <= lat.max
@@ -83,32 +83,64 @@ def test_a_resolution_the_model_refuses_fails_alone(tiny_models, tmp_path):
     assert ok.status == "ok" and bad.status == "error" and "does not match" in bad.error
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--baseline", "torch-eager"], "needs --checkpoint"),
-    (["--baseline", "tflite"], "unknown baseline 'tflite'"),
-    (["--baseline", "torch-eager:nowhere", "--checkpoint", "CKPT"], "torch cannot use device 'nowhere'"),
-])
-def test_a_baseline_that_cannot_run_fails_alone(tiny_models, tmp_path, flags, message):
-    flags = [str(tiny_models["checkpoint"]) if f == "CKPT" else f for f in flags]
-    rc = main(["bench", str(tiny_models["fp32"]), *flags, *QUICK, "--out", str(tmp_path)])
+def test_a_baseline_device_this_machine_lacks_fails_alone(tiny_models, tmp_path):
+    rc = main(["bench", str(tiny_models["fp32"]), "--baseline", "torch-eager:nowhere",
+               "--checkpoint", str(tiny_models["checkpoint"]), *QUICK, "--out", str(tmp_path)])
     assert rc == 1
     ours, base = load_report(tmp_path / "report.json").configs
     assert ours.status == "ok" and ours.speedup_model is None
-    assert base.role == "baseline" and message in base.error
+    assert base.role == "baseline" and "torch cannot use device 'nowhere'" in base.error
+
+
+def test_a_configuration_out_of_memory_fails_alone(tiny_models, tmp_path, monkeypatch, capsys):
+    from moadepth_edge.bench import suite
+
+    real = suite._model_input
+
+    def input_or_out_of_memory(backend, batch, hw):
+        if batch == 2:
+            raise MemoryError("Unable to allocate 56.1 GiB for an array")
+        return real(backend, batch, hw)
+
+    monkeypatch.setattr(suite, "_model_input", input_or_out_of_memory)
+    rc = main(["bench", str(tiny_models["fp32"]), "--batch", "1,2,4", *QUICK, "--out", str(tmp_path)])
+    assert rc == 1
+    configs = load_report(tmp_path / "report.json").configs
+    assert [(c.batch, c.status) for c in configs] == [(1, "ok"), (2, "error"), (4, "ok")]
+    assert configs[1].error == "out of memory: Unable to allocate 56.1 GiB for an array"
+    assert "unexpected failure" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [
     (["--batch", "0"], "--batch takes positive integers"),
+    (["--batch", "1,100000"], "--batch takes sizes from 1 to 1024, got 100000"),
     (["--resolution", "64"], "HEIGHTxWIDTH"),
+    (["--resolution", "64x64,99999x99999"], "--resolution takes sides from 1 to 8192 pixels, got 99999x99999"),
     (["--data", "kitti:/x"], "data path not found"),
+    (["--data", "synthetic:-3"], "positive frame count"),
     (["--iters", "5", "--seconds", "1"], "not both"),
+    (["--seconds", "nan"], "--seconds must be a finite number > 0, got nan"),
+    (["--seconds", "inf"], "--seconds must be a finite number > 0, got inf"),
     (["--video", "/no/such/clip.mp4"], "not found"),
+    (["--video", "NOT_A_VIDEO"], "cannot open video file"),
     (["--protocol", "mine", "--data", "synthetic:1"], "unknown protocol"),
+    (["--backend", "onnxruntime,bogus"], "unknown backend 'bogus'"),
+    (["--backend", "tensorrt:cuda"], "backend 'tensorrt' takes no device"),
+    (["--precision", "fp32,fp64"], "unknown precision 'fp64'"),
+    (["--baseline", "torch-eager"], "--baseline torch-eager needs --checkpoint"),
+    (["--baseline", "tflite", "--checkpoint", "CKPT"], "unknown baseline 'tflite'"),
+    (["--reference", "WEIGHTS"], "cannot tell which backend runs 'model.safetensors'"),
 ])
 def test_bad_flags_stop_the_run_with_one_line(tiny_models, tmp_path, capsys, flags, message):
-    assert main(["bench", str(tiny_models["fp32"]), *flags, "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1
+    """QUICK gives --iters too: a bad --seconds is named, not hidden behind "not both"."""
+    not_a_video = tmp_path / "clip.mp4"
+    not_a_video.write_text("not a video\n")
+    stand_in = {"CKPT": tiny_models["checkpoint"], "WEIGHTS": tiny_models["checkpoint"] / "model.safetensors",
+                "NOT_A_VIDEO": not_a_video}
+    flags = [str(stand_in.get(f, f)) for f in flags]
+    assert main(["bench", str(tiny_models["fp32"]), *flags, *QUICK, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "report.json").exists()
 
 

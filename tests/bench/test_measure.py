@@ -60,6 +60,13 @@ def test_bad_budgets_are_user_errors(kwargs):
         Budget(**kwargs)
 
 
+@pytest.mark.parametrize("iters", [None, 5])
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), float("inf")])
+def test_a_bad_time_budget_is_named_even_beside_iters(iters, seconds):
+    with pytest.raises(UserError, match=r"--seconds must be a finite number > 0"):
+        Budget(iters=iters, seconds=seconds)
+
+
 def test_interleaved_timing_takes_turns():
     from moadepth_edge.bench.measure import time_interleaved
 

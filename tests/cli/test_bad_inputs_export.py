@@ -84,6 +84,11 @@ def test_build_refuses_bad_onnx_before_needing_tensorrt(files, capsys, name):
     assert "TensorRT is not installed" not in line, line
 
 
+def test_build_of_a_checkpoint_folder_says_to_export_it_first(tiny_checkpoint, capsys):
+    rc, _, err = _main(capsys, "build", tiny_checkpoint)
+    assert "is a folder; expected an exported .onnx file" in assert_one_error(rc, err)
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["--out", "/proc/x.engine"], "--out"),
     (["--out", "{root}"], "expected a .engine"),
@@ -145,6 +150,15 @@ def test_export_refuses_what_is_not_a_model(files, capsys, tmp_path, target):
     (["--warmup", "-1"], "--warmup"),
     (["--video", "{root}/missing.mp4"], "not found"),
     (["--protocol", "nope"], "protocol"),
+    (["--backend", "bogus"], "unknown backend"),
+    (["--precision", "fp64"], "unknown precision"),
+    (["--baseline", "torch-eager"], "needs --checkpoint"),
+    (["--reference", "{root}/afile"], "--reference"),
+    (["--batch", "100000"], "--batch"),
+    (["--resolution", "99999x99999"], "--resolution"),
+    (["--seconds", "nan"], "--seconds"),
+    (["--seconds", "inf"], "--seconds"),
+    (["--video", "{root}/afile"], "cannot open video"),
 ])
 def test_bench_refuses_bad_options_before_measuring(files, capsys, tmp_path, extra, needle):
     extra = [e.format(root=files["root"]) for e in extra]
