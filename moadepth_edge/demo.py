@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from . import signals
-from .errors import UserError
+from .errors import UserError, WriteFailed
 from .outputs import output_dir, write_text, write_with
 from .runtime.result import Result
 from .runtime.sinks import DepthSink, Sink, VideoSink
@@ -89,6 +89,7 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     if not (ckpt / "config.json").is_file():
         raise UserError(f"demo checkpoint not found at {ckpt}; make it with `make demo-model`")
     out = output_dir(out, "--out")
+    _clear_earlier_run(out)
     onnx_path = out / "model-fp32.onnx"
     say(f"1/3 exporting {ckpt} -> {onnx_path} (adapters fused, parity-checked against PyTorch)")
     export_onnx(ckpt, onnx_path)
@@ -119,6 +120,18 @@ def run_demo(out: Path, checkpoint: Path | None = None, frames: int = 48,
     )
     write_text(out / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
     return summary
+
+
+def _clear_earlier_run(out: Path) -> None:
+    """A demo into a folder holding an earlier demo replaces it: the earlier run's numbered
+    depth maps go first, so a shorter run does not leave the longer one's tail beside its own
+    (other files in those folders are left alone; the rest of the outputs are replaced)."""
+    for folder in (out / "depth", out / "clip" / "depth"):
+        for earlier in folder.glob("[0-9][0-9][0-9][0-9][0-9][0-9].png"):
+            try:
+                earlier.unlink()
+            except OSError as exc:
+                raise WriteFailed(earlier, exc) from None
 
 
 def _save_frame(result: Result, truth: np.ndarray, colorize, path: Path) -> None:

@@ -36,6 +36,15 @@ def test_demo_writes_everything_it_promises(demo_out):
     assert saved["delta1"] == summary.delta1 and saved["frames"] == 6
 
 
+def test_a_second_demo_into_the_same_folder_replaces_the_first(tmp_path):
+    out = tmp_path / "demo"
+    run_demo(out, frames=4, size=(60, 80), say=lambda _m: None)
+    summary = run_demo(out, frames=3, size=(60, 80), say=lambda _m: None)
+    assert summary.frames == 3 and decoded_frames(out / "run.mp4") == 3
+    assert sorted(p.name for p in (out / "depth").glob("*.png")) == ["000000.png", "000001.png", "000002.png"]
+    assert len(list((out / "clip" / "depth").glob("*.png"))) == 3
+
+
 def test_bundled_model_reads_depth_from_the_image(demo_out):
     """The shipped model must beat a constant guess at the clip's own median depth."""
     import numpy as np

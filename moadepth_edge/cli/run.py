@@ -166,7 +166,7 @@ def run(
         10.0, "--source-timeout",
         help="end the run (exit 1) when a camera or stream delivers no frame for this many seconds"),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace an existing --save video, and earlier depth / point cloud files"),
+        False, "--overwrite", help="replace an existing --save video or --save-bag bag, and earlier depth / point cloud files"),
     # ROS 2 and the live view (run_extras.py)
     topic: Optional[str] = typer.Option(
         None, "--topic", help="image topic of a rosbag2 --source (default: the bag's first image topic)"),
@@ -217,7 +217,7 @@ def run(
     _check_outputs(save, save_depth, pointcloud, source, overwrite)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
     extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve, serve_token=serve_token,
-                       serve_fps=serve_fps, source=source)  # checked (and port bound) before the model
+                       serve_fps=serve_fps, source=source, overwrite=overwrite)  # checked (and port bound) before the model
 
     # OpenCV's own WARN lines (a stream's read timeout...) would repeat what the run reports
     with _StderrWarnings(), quiet_opencv(), extras:

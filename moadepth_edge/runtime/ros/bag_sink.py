@@ -43,7 +43,7 @@ def check_bag_output(path: str | Path, flag: str = "--save-bag", overwrite: bool
         raise UserError(f"{flag} {path}: bags are written with MCAP storage; name it .mcap or a folder")
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise UserError(f"{flag} {path} already exists; choose a new name")
+            raise UserError(f"{flag} {path} already exists; choose a new name or pass --overwrite")
         if is_single_file(path) != path.is_file():
             raise UserError(f"{flag} {path} exists and is a {'file' if path.is_file() else 'folder'}")
     if not is_single_file(path) and path.is_dir():

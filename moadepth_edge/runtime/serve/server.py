@@ -46,10 +46,12 @@ class _HTTPServer(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         owner = self.owner
         with owner.lock:
-            if len(owner.connections) >= owner.max_connections:
-                self.shutdown_request(request)  # a flood of idle connections costs no thread
-                return
-            owner.connections.add(request)
+            full = len(owner.connections) >= owner.max_connections
+            if not full:
+                owner.connections.add(request)
+        if full:  # a flood of idle connections costs no thread (closed outside the lock it takes)
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -85,7 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorised(self, owner: ViewServer, query: str) -> bool:
         if owner.token is None:
             return True
-        given = parse_qs(query).get("token", [None])[0]
+        # a token holds no spaces: a `+` typed into the address bar is the token's own `+`
+        given = parse_qs(query.replace("+", "%2B")).get("token", [None])[0]
         auth = self.headers.get("Authorization", "")
         if given is None and auth.lower().startswith("bearer "):
             given = auth[7:].strip()

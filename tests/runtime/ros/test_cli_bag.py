@@ -70,6 +70,14 @@ def test_video_source_gets_capture_time_and_frame_id(tiny_onnx, clip, tmp_path):
     assert {m.header.frame_id for _, m in images} == {"front_camera_optical"}
 
 
+def test_overwrite_replaces_an_existing_bag(tiny_onnx, clip, tmp_path):
+    out = tmp_path / "v.mcap"
+    run = ["run", str(tiny_onnx), "--source", str(clip.video), "--save-bag", str(out), "--threads", "1", "--headless"]
+    assert main([*run, "--max-frames", "4"]) == 0
+    assert main([*run, "--max-frames", "2", "--overwrite"]) == 0
+    assert len(read_bag(out)["/depth/image"]) == 2
+
+
 def test_topic_option_and_frame_id_override_on_a_bag(tiny_onnx, clip_frames, tmp_path):
     bag = tmp_path / "in"
     write_bag(bag, clip_frames[:2], topic="/front/image_raw", extra=True)

@@ -203,6 +203,14 @@ def test_token_is_required_on_every_request_and_never_echoed():
         assert len(_read_parts(server.port, 1, f"/stream.mjpg?token={token}")) == 1
 
 
+def test_a_token_with_plus_and_slash_works_as_typed_or_encoded():
+    token = "a+b/c="
+    with ViewServer(LOCAL, token=token) as server:
+        assert _get(server, f"/stats.json?token={token}")[0] == 200  # typed into the address bar
+        assert _get(server, "/stats.json?token=a%2Bb%2Fc%3D")[0] == 200  # as the page links it
+        assert _get(server, "/stats.json?token=a b/c=".replace(" ", "%20"))[0] == 403
+
+
 def test_close_ends_streams_and_stops_listening():
     server = ViewServer(LOCAL)
     port = server.port
@@ -219,6 +227,24 @@ def test_close_ends_streams_and_stops_listening():
         conn.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_a_flood_of_connections_past_the_cap_leaves_the_server_answering_and_closable():
+    """Connections past max_connections are closed at once; the server still answers once they
+    are gone, and closes promptly (the one over the cap used to deadlock its accept loop)."""
+    server = ViewServer(LOCAL, max_connections=4)
+    try:
+        flood = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(6)]
+        time.sleep(0.3)
+        for sock in flood:
+            sock.close()
+        time.sleep(0.3)
+        assert _get(server, "/stats.json")[0] == 200
+    finally:
+        closer = threading.Thread(target=server.close, daemon=True)  # a deadlock fails, not hangs, the test
+        closer.start()
+        closer.join(timeout=5)
+        assert not closer.is_alive()
 
 
 def test_port_in_use_and_foreign_address_are_user_errors():
