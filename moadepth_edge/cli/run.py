@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob as globlib
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -31,6 +32,9 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
         raise UserError(f"--range must be MIN:MAX in metres with 0 <= MIN < MAX, got {text!r}")
     return lo, hi
+
+
+SERVE_TOKEN_ENV = "MOADEPTH_SERVE_TOKEN"  # the live view's token without putting it on the command line
 
 
 def _positive(flag: str, value: float | None) -> None:
@@ -178,7 +182,8 @@ def run(
     serve: Optional[str] = typer.Option(
         None, "--serve", help="live view for a browser at [HOST:]PORT while the run goes on (host default 127.0.0.1)"),
     serve_token: Optional[str] = typer.Option(
-        None, "--serve-token", help="require this token on every live-view request (?token=...)"),
+        None, "--serve-token", help="require this token on every live-view request (?token=...); "
+        f"default: ${SERVE_TOKEN_ENV} when set (kept out of the process list)"),
     serve_fps: Optional[float] = typer.Option(
         None, "--serve-fps", min=1.0, max=60.0, help="live-view pictures per second (default 10)"),
 ) -> int:
@@ -216,6 +221,8 @@ def run(
     _positive("--source-timeout", source_timeout)
     _check_outputs(save, save_depth, pointcloud, source, overwrite)
     opts = {k: v for k, v in (("providers", providers), ("threads", threads)) if v is not None}
+    if serve is not None and serve_token is None:
+        serve_token = os.environ.get(SERVE_TOKEN_ENV) or None
     extras = RunExtras(topic=topic, save_bag=save_bag, frame_id=frame_id, serve=serve, serve_token=serve_token,
                        serve_fps=serve_fps, source=source, overwrite=overwrite)  # checked (and port bound) before the model
 

@@ -88,6 +88,27 @@ def test_live_view_serves_during_the_run_and_stops_with_it(tiny_onnx, long_video
         socket.create_connection(("127.0.0.1", port), timeout=2)
 
 
+def test_the_token_can_come_from_the_environment_out_of_the_process_list(tiny_onnx, long_video):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MOADEPTH_SERVE_TOKEN": TOKEN}
+    proc = subprocess.Popen([sys.executable, "-m", "moadepth_edge", "run", str(tiny_onnx), "--source", str(long_video),
+                             "--headless", "--threads", "1", "--serve", "127.0.0.1:0"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stderr.readline()
+        match = re.match(r"live view: http://127\.0\.0\.1:(\d+)/; every request needs the --serve-token", first)
+        assert match, first
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+        conn.request("GET", "/stats.json")
+        assert conn.getresponse().status == 401
+        conn.close()
+        assert "frames" in _get_json(int(match.group(1)), f"/stats.json?token={TOKEN}")
+        assert TOKEN not in " ".join(proc.args)
+    finally:
+        proc.terminate()
+        rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode in (0, 143) and TOKEN not in first + rest
+
+
 def test_port_in_use_is_one_line_before_the_model_loads(tmp_path):
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
