@@ -110,6 +110,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda", worker_init_fn=ignore_signals_in_worker,
         )
         self.steps_per_epoch = self.sampler.batches_per_epoch
+        self._bad_steps = 0  # non-finite losses in a row (_check_diverged)
         self.total_steps = self.steps_per_epoch * train_cfg.epochs
 
         self.forward = _ForwardTrain(self.model)
@@ -279,7 +280,7 @@ class Trainer:
         """RunFailure after DIVERGED_STEPS non-finite losses in a row (mixed precision skips a
         step or two on its own): the weights are NaN by then, so nothing more is saved and
         last/ keeps the latest finite checkpoint."""
-        self._bad_steps = 0 if math.isfinite(loss) else getattr(self, "_bad_steps", 0) + 1
+        self._bad_steps = 0 if math.isfinite(loss) else self._bad_steps + 1
         if self._bad_steps >= DIVERGED_STEPS:
             last = self.out / "last"
             kept = f"{last} keeps the checkpoint saved before it" if last.is_dir() else "no checkpoint was saved"
